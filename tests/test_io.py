@@ -1,0 +1,143 @@
+"""zarr / NetCDF / GeoTIFF round trips: values, CRS, transform, CF attrs, resumable writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dask
+import dask.array as da
+import numpy as np
+import pytest
+import xarray as xr
+
+import specrecon  # noqa: F401  (registers .hsr)
+from specrecon.cube import make_cube
+from specrecon.errors import ChunkingError, DatasetFormatError
+from specrecon.io import WRITE_PLAN_ATTR, open_cube, to_netcdf, to_zarr
+
+WL = np.arange(400, 701, 10.0)
+
+
+def _geo_cube(chunks: dict | None = None) -> xr.DataArray:
+    rioxarray = pytest.importorskip("rioxarray")  # noqa: F841
+    rng = np.random.default_rng(1)
+    data = rng.random((31, 24, 40), dtype="float32")
+    data[:, 0, 0] = np.nan
+    y = 5_000_000.0 - 30.0 * (np.arange(24) + 0.5)
+    x = 400_000.0 + 30.0 * (np.arange(40) + 0.5)
+    cube = make_cube(data, WL, y=y, x=x, attrs={"model": "test-model", "units": "1"})
+    cube = cube.rio.write_crs("EPSG:32633")
+    return cube.chunk(chunks) if chunks else cube
+
+
+def _check_geo(opened: xr.DataArray, cube: xr.DataArray) -> None:
+    assert opened.rio.crs.to_epsg() == 32633
+    assert opened.rio.transform() == cube.rio.transform(recalc=True)
+    assert opened.dims == ("wavelength", "y", "x")
+    assert opened.wavelength.attrs["standard_name"] == "radiation_wavelength"
+    np.testing.assert_array_equal(opened.fwhm.values, cube.fwhm.values)
+    np.testing.assert_array_equal(opened.values, cube.values)
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_zarr_round_trip_keeps_crs_transform_and_values(tmp_path: Path, chunked: bool) -> None:
+    cube = _geo_cube({"y": 10, "x": 16} if chunked else None)
+    path = to_zarr(cube, tmp_path / "c.zarr")
+    opened = open_cube(path)
+    _check_geo(opened, cube)
+    # whole spectrum in one on-disk chunk
+    assert opened.chunks[0] == (31,)
+    ds = xr.open_zarr(path, decode_coords="all", consolidated=False)
+    assert ds.attrs["Conventions"] == "CF-1.10"
+    assert "specrecon" in ds.attrs["history"] and "test-model" in ds.attrs["source"]
+    assert ds.attrs[WRITE_PLAN_ATTR]["complete"] is True
+    with pytest.raises(FileExistsError):
+        to_zarr(cube, path)
+
+
+def test_netcdf_round_trip_and_gdal_georeferencing(tmp_path: Path) -> None:
+    rasterio = pytest.importorskip("rasterio")
+    cube = _geo_cube({"y": 12, "x": 20})
+    path = to_netcdf(cube, tmp_path / "c.nc")
+    _check_geo(open_cube(path), cube)
+    with xr.open_dataset(path, decode_coords="all") as ds:
+        assert ds.attrs["Conventions"] == "CF-1.10"
+        assert ds["reflectance"].encoding["zlib"] is True
+    import rioxarray
+
+    ro = rioxarray.open_rasterio(path)
+    ro = ro[0] if isinstance(ro, list) else ro
+    assert ro.rio.crs.to_epsg() == 32633
+    with rasterio.open(f"netcdf:{path}:reflectance") as src:   # plain GDAL reading
+        assert src.crs.to_epsg() == 32633
+        assert src.transform == cube.rio.transform(recalc=True)
+        assert src.count == 31
+
+
+def test_geotiff_open_cube(tmp_path: Path) -> None:
+    cube = _geo_cube()
+    tif = cube.rename(wavelength="band").drop_vars(["fwhm"])
+    tif = tif.assign_coords(band=np.arange(1, 32))
+    tif.attrs = {"long_name": tuple(f"band {i}: {w:g} nm" for i, w in enumerate(WL))}
+    tif.rio.to_raster(tmp_path / "c.tif")
+    opened = open_cube(tmp_path / "c.tif")
+    np.testing.assert_array_equal(opened.wavelength.values, WL)
+    assert opened.rio.crs.to_epsg() == 32633
+    np.testing.assert_allclose(opened.values, cube.values, equal_nan=True)
+    with pytest.raises(DatasetFormatError, match="wavelengths"):
+        open_cube(tmp_path / "c.tif", wavelengths=[500.0, 600.0])
+    with pytest.raises(DatasetFormatError):
+        open_cube(tmp_path / "c.xyz")
+
+
+class _Flaky:
+    """Source data whose block row ``fail_row`` raises once (a crash mid-write)."""
+
+    def __init__(self, fail_row: int | None) -> None:
+        self.fail_row = fail_row
+        self.rows: list[int] = []
+
+    def __call__(self, block: np.ndarray, block_id: tuple[int, ...] = (0, 0, 0)) -> np.ndarray:
+        self.rows.append(block_id[1])
+        if block_id[1] == self.fail_row:
+            raise RuntimeError("simulated crash")
+        return block
+
+
+def test_interrupted_zarr_write_resumes_to_the_same_store(tmp_path: Path) -> None:
+    base = _geo_cube()
+    src = da.from_array(base.values, chunks=(31, 6, 20))
+
+    def cube_from(fn: _Flaky) -> xr.DataArray:
+        return base.copy(data=src.map_blocks(fn, dtype="float32",
+                                            meta=np.empty((0, 0, 0), "float32")))
+
+    with dask.config.set(scheduler="synchronous"):
+        full = to_zarr(cube_from(_Flaky(None)), tmp_path / "full.zarr", rows_per_step=1)
+        crash = _Flaky(fail_row=2)
+        with pytest.raises(RuntimeError, match="simulated crash"):
+            to_zarr(cube_from(crash), tmp_path / "part.zarr", rows_per_step=1)
+        plan = xr.open_zarr(tmp_path / "part.zarr", consolidated=False).attrs[WRITE_PLAN_ATTR]
+        assert plan["done"] == [0, 1] and plan["complete"] is False
+        again = _Flaky(None)
+        to_zarr(cube_from(again), tmp_path / "part.zarr", resume=True, rows_per_step=1)
+    assert sorted(set(again.rows)) == [2, 3]          # rows 0 and 1 were not recomputed
+    a, b = open_cube(full).load(), open_cube(tmp_path / "part.zarr").load()
+    xr.testing.assert_identical(a.drop_attrs(), b.drop_attrs())
+    assert b.rio.crs.to_epsg() == 32633
+    # resuming with another chunking is refused rather than mixing two plans
+    with dask.config.set(scheduler="synchronous"), pytest.raises(RuntimeError):
+        to_zarr(cube_from(_Flaky(fail_row=1)), tmp_path / "part2.zarr", rows_per_step=1)
+    with pytest.raises(ChunkingError, match="write plan"):
+        to_zarr(base.chunk({"y": 12}), tmp_path / "part2.zarr", resume=True)
+    # completed stores are left alone by resume
+    to_zarr(cube_from(_Flaky(0)), tmp_path / "full.zarr", resume=True)
+
+
+def test_region_write_into_existing_store(tmp_path: Path) -> None:
+    cube = _geo_cube({"y": 12, "x": 40})
+    to_zarr(cube, tmp_path / "r.zarr")
+    patch = cube.isel(y=slice(0, 12)).fillna(0) * 0 + 7
+    to_zarr(patch, tmp_path / "r.zarr", region={"y": slice(0, 12)})
+    out = open_cube(tmp_path / "r.zarr").values
+    assert np.all(out[:, :12] == 7) and np.array_equal(out[:, 12:], cube.values[:, 12:])

@@ -180,8 +180,10 @@ def _noise_block(block: np.ndarray, seed: int, photon_scale: float | None,
     rng = np.random.default_rng([int(seed), *(int(b) for b in block_id)])
     out = np.asarray(block, dtype="float64")
     if photon_scale is not None:
-        lam = np.clip(np.nan_to_num(out, nan=0.0), 0.0, None) * photon_scale
+        nodata = np.isnan(out)
+        lam = np.clip(np.where(nodata, 0.0, out), 0.0, None) * photon_scale
         out = rng.poisson(lam).astype("float64") / photon_scale
+        out[nodata] = np.nan
     if read_noise:
         out = out + rng.normal(0.0, read_noise, size=out.shape)
     return out.astype("float32")
@@ -313,12 +315,15 @@ def simulate_rgb(cube: Any, sensor: Sensor | str = "nikon_d5100", *,
     if g is not None:
         img = img * g.astype("float32")[:, None, None]
     if exposure is not None:
-        mean = img.mean(dtype="float64")
+        # NaN (nodata) pixels are ignored by the exposure mean and stay NaN
         if lazy:
             import dask.array as dsa
 
+            mean = dsa.nanmean(img, dtype="float64")
             scale = dsa.where(mean > 0, exposure / dsa.where(mean > 0, mean, 1.0), 1.0)
         else:
+            with np.errstate(invalid="ignore"):
+                mean = np.nanmean(img, dtype="float64") if np.isfinite(img).any() else 0.0
             scale = exposure / mean if mean > 0 else 1.0
         img = (img * scale).astype("float32")
     if photon_scale is not None or read_noise:

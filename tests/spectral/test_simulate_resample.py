@@ -279,3 +279,25 @@ def test_resample_to_sensor() -> None:
     assert np.all(np.diff(out.wavelength.values) > 0)
     proj = project(cube, "sentinel2_msi_rgb")
     np.testing.assert_allclose(out.values[::-1], proj.values, rtol=1e-5)
+
+
+def test_simulate_nodata_ignored_by_exposure_and_kept() -> None:
+    cube = _cube()
+    holed = cube.copy()
+    holed[:, :4, :] = np.nan
+    rgb = simulate_rgb(holed, "nikon_d5100", bit_depth=None, photon_scale=750)
+    assert bool(rgb[:, :4, :].isnull().all())
+    assert float(rgb[:, 4:, :].mean()) == pytest.approx(0.18, abs=0.003)
+    pytest.importorskip("dask")
+    lazy = simulate_rgb(holed.chunk({"y": -1, "x": -1}), "nikon_d5100", bit_depth=None,
+                        photon_scale=750)
+    np.testing.assert_array_equal(lazy.values, rgb.values)
+
+
+def test_sensor_and_bandset_pickle() -> None:
+    import pickle
+
+    s = pickle.loads(pickle.dumps(get_sensor("nikon_d5100")))
+    np.testing.assert_array_equal(s.matrix_for(WL), get_sensor("nikon_d5100").matrix_for(WL))
+    bs = pickle.loads(pickle.dumps(get_bandset("hyspecnet202")))
+    np.testing.assert_array_equal(bs.file_index, get_bandset("hyspecnet202").file_index)

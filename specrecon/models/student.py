@@ -1,0 +1,230 @@
+"""HYDRA student: a 4-level U-Net of channel-attention transformer blocks (section 3.2).
+
+RGB ``(N, 3, H, W)`` -> latent ``(N, latent, H, W)``:
+
+- ``X0 = Conv3x3(I)`` with ``C`` channels;
+- encoder levels ``l = 1..3``: transformer blocks at ``2**(l-1) C`` channels, then a
+  stride-2 downsampling (``Conv3x3`` + ``PixelUnshuffle``) to ``2**l C`` channels at half
+  resolution; level 4 (the bottleneck) runs its blocks at ``8 C``;
+- decoder: upsample (``Conv3x3`` + ``PixelShuffle``) back to the encoder level's
+  channels, *add* the skip connection (paper: ``Y~(X~l) + Xl = X~(l-1)``, eq. 12), run
+  the decoder blocks of that level;
+- output (eq. 3): ``S~ = P(X0) + Conv(X~0)``. ``X0`` has ``C`` channels while the latent
+  has ``latent``, so ``P`` is a 1x1 projection ``C -> latent`` (the identity would
+  only type-check when ``C == latent``); it keeps the long residual of eq. 3.
+
+A transformer block is ``x = MDTA(x)`` then ``x = DGDFN(x)``, each pre-normalised and
+residual (eq. 8, 11).
+
+The input is padded (reflect) to a multiple of 8 and the output cropped back, so any
+``H, W`` works. Note that MDTA normalises and attends over all pixels of its input:
+the result for a pixel depends on the tile it is seen in.
+
+Examples
+--------
+>>> import torch
+>>> s = HydraStudent(latent=6, dim=4, blocks=(1, 1, 1, 1), heads=(1, 1, 2, 2))
+>>> s(torch.rand(1, 3, 20, 24)).shape
+torch.Size([1, 6, 20, 24])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from specrecon.errors import ConfigError, format_message
+from specrecon.models.layers import LayerNorm2d, check_rgb, crop_to, pad_to_multiple
+
+__all__ = ["MDTA", "DGDFN", "TransformerBlock", "HydraStudent"]
+
+
+def _dp_conv(c_in: int, c_out: int, bias: bool) -> nn.Sequential:
+    """``C_dp = H_d(H_p(x))``: point-wise 1x1 then depth-wise 3x3 convolution (eq. 6)."""
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 1, bias=bias),
+        nn.Conv2d(c_out, c_out, 3, padding=1, groups=c_out, bias=bias),
+    )
+
+
+class MDTA(nn.Module):
+    """Multi-Dconv head transposed attention (eq. 4-8), pre-norm and residual.
+
+    ``Q, K, V = C_dp(LN(x))``; per head, ``Q`` and ``K`` are L2-normalised over pixels
+    and the ``(c x c)`` channel attention ``softmax(Q K^T * t)`` re-weights ``V``. The
+    learnable temperature ``t`` (one per head) is the paper's ``1/alpha``: a
+    multiplier is used instead of a divisor so it can never divide by zero. The output
+    is ``H_p(A) + x`` (eq. 8).
+
+    Parameters
+    ----------
+    dim : int
+    heads : int
+        Must divide ``dim``.
+    bias : bool
+
+    Examples
+    --------
+    >>> MDTA(8, 2)(torch.rand(1, 8, 5, 6)).shape
+    torch.Size([1, 8, 5, 6])
+    """
+
+    def __init__(self, dim: int, heads: int, bias: bool = False) -> None:
+        super().__init__()
+        self.heads = heads
+        self.norm = LayerNorm2d(dim)
+        self.temperature = nn.Parameter(torch.ones(heads, 1, 1))
+        self.qkv = _dp_conv(dim, 3 * dim, bias)
+        self.proj = nn.Conv2d(dim, dim, 1, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        q, k, v = self.qkv(self.norm(x)).chunk(3, dim=1)
+        q = F.normalize(q.reshape(n, self.heads, c // self.heads, h * w), dim=-1)
+        k = F.normalize(k.reshape(n, self.heads, c // self.heads, h * w), dim=-1)
+        v = v.reshape(n, self.heads, c // self.heads, h * w)
+        attn = torch.softmax((q @ k.transpose(-2, -1)) * self.temperature, dim=-1)
+        out = (attn @ v).reshape(n, c, h, w)
+        return self.proj(out) + x
+
+
+class DGDFN(nn.Module):
+    """Dual gated-dconv feed-forward network (eq. 9-11), pre-norm and residual.
+
+    ``M1, M2 = split(C_dp(LN(x)))`` and ``Y = H_p(phi(M1) ⊙ M2 + phi(M2) ⊙ M1) + x``.
+
+    Eq. 10 as printed adds the same product twice, ``(M1 ⊙ M2) + (M1 ⊙ M2)``, which
+    is one gate scaled by 2 and makes the "dual" gate a no-op. We read it as the
+    symmetric dual gate: each branch gates the other through the activation
+    ``phi`` (GELU), so both halves get a non-linear gate and neither branch is
+    privileged (Restormer's GDFN is the one-sided ``phi(M1) ⊙ M2``).
+
+    Parameters
+    ----------
+    dim : int
+    expansion : float
+        Hidden width ``int(dim * expansion)`` per branch.
+    bias : bool
+
+    Examples
+    --------
+    >>> DGDFN(8, 2.0)(torch.rand(1, 8, 5, 6)).shape
+    torch.Size([1, 8, 5, 6])
+    """
+
+    def __init__(self, dim: int, expansion: float = 2.0, bias: bool = False) -> None:
+        super().__init__()
+        hidden = max(1, int(dim * expansion))
+        self.norm = LayerNorm2d(dim)
+        self.gates = _dp_conv(dim, 2 * hidden, bias)
+        self.proj = nn.Conv2d(hidden, dim, 1, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        m1, m2 = self.gates(self.norm(x)).chunk(2, dim=1)
+        y = F.gelu(m1) * m2 + F.gelu(m2) * m1
+        return self.proj(y) + x
+
+
+class TransformerBlock(nn.Module):
+    """MDTA followed by DGDFN (both residual).
+
+    Examples
+    --------
+    >>> TransformerBlock(8, 2, 2.0)(torch.rand(1, 8, 4, 4)).shape
+    torch.Size([1, 8, 4, 4])
+    """
+
+    def __init__(self, dim: int, heads: int, expansion: float, bias: bool = False) -> None:
+        super().__init__()
+        self.attn = MDTA(dim, heads, bias)
+        self.ffn = DGDFN(dim, expansion, bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.ffn(self.attn(x))
+
+
+def _stack(dim: int, n: int, heads: int, expansion: float, bias: bool) -> nn.Sequential:
+    return nn.Sequential(*[TransformerBlock(dim, heads, expansion, bias) for _ in range(n)])
+
+
+class HydraStudent(nn.Module):
+    """4-level transformer U-Net mapping RGB to the teacher's latent space.
+
+    Parameters
+    ----------
+    latent : int
+        Output channels (the teacher's latent size).
+    dim : int
+        ``C``, channels at full resolution (level ``l`` has ``2**l * C``).
+    blocks : sequence of 4 int
+        Transformer blocks per encoder level (the last is the bottleneck).
+    heads : sequence of 4 int
+        Attention heads per level; ``heads[l]`` must divide ``2**l * dim``.
+    decoder_blocks : sequence of 3 int or None
+        Blocks of decoder levels 3, 2, 1 (``None``: mirror ``blocks[2::-1]``).
+    expansion : float
+        DGDFN hidden-width factor.
+    in_channels : int
+        3 for RGB.
+    bias : bool
+        Biases in the attention / feed-forward convolutions.
+
+    Examples
+    --------
+    >>> s = HydraStudent(latent=17, dim=4, blocks=(1, 1, 1, 1), heads=(1, 1, 1, 1))
+    >>> s(torch.rand(2, 3, 9, 11)).shape
+    torch.Size([2, 17, 9, 11])
+    """
+
+    levels = 4
+
+    def __init__(self, latent: int, dim: int = 16, blocks: Sequence[int] = (1, 1, 2, 2),
+                 heads: Sequence[int] = (1, 2, 4, 8), decoder_blocks: Sequence[int] | None = None,
+                 expansion: float = 2.0, in_channels: int = 3, bias: bool = False) -> None:
+        super().__init__()
+        blocks, heads = tuple(blocks), tuple(heads)
+        dec = tuple(decoder_blocks) if decoder_blocks is not None else blocks[2::-1]
+        dims = [dim * 2 ** i for i in range(self.levels)]
+        if len(blocks) != 4 or len(heads) != 4 or len(dec) != 3 or any(
+                d % h for d, h in zip(dims, heads)) or min(blocks) < 1 or min(heads) < 1:
+            raise ConfigError(format_message(
+                "4 blocks, 4 heads (heads[l] dividing dim * 2**l) and 3 decoder_blocks",
+                f"dim={dim}, blocks={blocks}, heads={heads}, decoder_blocks={dec}",
+                "fix the student configuration"))
+        self.in_channels = in_channels
+        self.latent = latent
+        self.embed = nn.Conv2d(in_channels, dim, 3, padding=1)
+        self.encoder = nn.ModuleList(
+            [_stack(dims[i], blocks[i], heads[i], expansion, bias) for i in range(3)])
+        self.down = nn.ModuleList([
+            nn.Sequential(nn.Conv2d(dims[i], dims[i] // 2, 3, padding=1, bias=False),
+                          nn.PixelUnshuffle(2)) for i in range(3)])
+        self.bottleneck = _stack(dims[3], blocks[3], heads[3], expansion, bias)
+        self.up = nn.ModuleList([
+            nn.Sequential(nn.Conv2d(dims[i + 1], dims[i] * 4, 3, padding=1, bias=False),
+                          nn.PixelShuffle(2)) for i in range(3)])
+        # decoder[i] runs at level i (dims[i]); dec lists levels 2, 1, 0
+        self.decoder = nn.ModuleList(
+            [_stack(dims[i], dec[2 - i], heads[i], expansion, bias) for i in range(3)])
+        self.out_conv = nn.Conv2d(dim, latent, 3, padding=1)
+        self.skip_proj = nn.Conv2d(dim, latent, 1)
+
+    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
+        """Map ``(N, 3, H, W)`` to ``(N, latent, H, W)`` for any ``H, W``."""
+        check_rgb(rgb, channels=self.in_channels)
+        x, size = pad_to_multiple(rgb, 2 ** (self.levels - 1))
+        x0 = self.embed(x)
+        skips = []
+        h = x0
+        for enc, down in zip(self.encoder, self.down):
+            h = enc(h)
+            skips.append(h)
+            h = down(h)
+        h = self.bottleneck(h)
+        for i in (2, 1, 0):
+            h = self.decoder[i](self.up[i](h) + skips[i])
+        out = self.skip_proj(x0) + self.out_conv(h)
+        return crop_to(out, size)

@@ -1,0 +1,241 @@
+"""HYDRA teacher: a per-pixel spectral autoencoder (paper section 3.1, eq. 1-2).
+
+Each pixel's spectrum ``S`` (``bands`` numbers) is treated as a 1-D signal with one
+channel. An encoder level is ``Pool(F ⊙ A)`` with ``F = act(Conv1d(S))`` and
+``A = SE(F)`` (eq. 1); the decoder mirrors it with nearest-neighbour upsampling
+instead of pooling (eq. 2). There are no encoder-decoder skip connections, so the
+decoder can run on the student's prediction alone.
+
+How the latent is exactly ``latent`` numbers per pixel
+-------------------------------------------------------
+After the ``len(channels)`` encoder levels the feature map is ``(channels[-1], L)``
+with ``L = ceil(bands / 2**levels)`` (ceil-mode pooling keeps the last, partial
+window of an odd band count). The paper does not say how this map becomes the
+compact code; we flatten it and apply one linear layer to ``latent`` outputs. The
+decoder starts with the transposed step (linear ``latent -> channels[-1] * L``).
+This gives exactly ``latent`` numbers for any band count and any latent size
+(e.g. 6 for 31 bands, 17 for 202/204), where a pure pooling chain could only reach
+lengths of the form ``ceil(bands / 2**k)``.
+
+Odd band counts
+---------------
+Encoder pooling uses ``ceil_mode=True``; the encoder records every pre-pool length
+and each decoder upsampling (``x2``, nearest) is cropped back to exactly that length,
+so the output has exactly ``bands`` values.
+
+Conditioning
+------------
+Reflectance in ``[0, 1]`` is mapped to ``[-1, 1]`` (``2 s - 1``) before the first
+convolution and the decoder output is mapped back (``(y + 1) / 2``). This fixed
+affine map changes nothing the network can represent, but centres the input: in our
+tests an uncentred teacher sat about twice as long on the "predict the mean
+spectrum" plateau.
+
+Memory
+------
+Activations are ``pixels x channels x bands``; images are therefore processed in
+chunks of pixels (:attr:`HydraTeacher.chunk_elements` bounds the largest activation
+per chunk, 2**24 floats = 64 MiB by default). The loop is over chunks, never over
+pixels: pixels are reshaped into the batch axis.
+
+Examples
+--------
+>>> import torch
+>>> t = HydraTeacher(bands=31, latent=6, channels=(4, 8))
+>>> t.encode(torch.rand(5, 31)).shape
+torch.Size([5, 6])
+>>> t(torch.rand(2, 31, 7, 9)).shape
+torch.Size([2, 31, 7, 9])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+from specrecon.errors import BandDimensionError, ConfigError, format_message
+from specrecon.models.layers import SqueezeExcitation1d, make_activation
+
+__all__ = ["HydraTeacher", "TeacherLevel"]
+
+
+class TeacherLevel(nn.Module):
+    """``F = act(Conv1d(x))``, ``F ⊙ SE(F)``: the shared body of an encoder/decoder level.
+
+    Pooling (encoder) or upsampling (decoder) is applied by :class:`HydraTeacher`,
+    which knows the lengths to crop back to.
+
+    Examples
+    --------
+    >>> TeacherLevel(1, 4, 3, 2, "gelu")(torch.rand(2, 1, 31)).shape
+    torch.Size([2, 4, 31])
+    """
+
+    def __init__(self, c_in: int, c_out: int, kernel_size: int, se_reduction: int,
+                 activation: str) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(c_in, c_out, kernel_size, padding=kernel_size // 2)
+        self.act = make_activation(activation)
+        self.se = SqueezeExcitation1d(c_out, se_reduction)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.se(self.act(self.conv(x)))
+
+
+class HydraTeacher(nn.Module):
+    """Per-pixel spectral autoencoder ``S ≈ Dec(Enc(S))`` (HYDRA eq. 1-2).
+
+    Parameters
+    ----------
+    bands : int
+        Spectral length of the input/output (any value >= 2, e.g. 31, 202, 204, 224).
+    latent : int
+        Numbers per pixel in the compressed code (paper: 6 for 31 bands, 17 for 202/204).
+    channels : sequence of int
+        Feature channels of the encoder levels (one ``/2`` pooling per level); the
+        decoder uses them in reverse. Small widths keep the ``pixels x channels x bands``
+        activations affordable on full tiles.
+    kernel_size : int
+        Odd 1-D kernel along the band axis.
+    se_reduction : int
+        Squeeze-excitation ratio.
+    activation : str
+        Non-linearity after each convolution (the paper's equations leave it implicit).
+
+    Attributes
+    ----------
+    chunk_elements : int
+        Upper bound on ``pixels x channels x length`` for one chunk of pixels in
+        :meth:`encode` / :meth:`decode`.
+
+    Examples
+    --------
+    >>> t = HydraTeacher(bands=202, latent=17, channels=(4, 8, 8))
+    >>> z = t.encode(torch.rand(1, 202, 4, 4))
+    >>> z.shape, t.decode(z).shape
+    (torch.Size([1, 17, 4, 4]), torch.Size([1, 202, 4, 4]))
+    """
+
+    def __init__(self, bands: int, latent: int, channels: Sequence[int] = (8, 16),
+                 kernel_size: int = 5, se_reduction: int = 4,
+                 activation: str = "gelu") -> None:
+        super().__init__()
+        channels = tuple(int(c) for c in channels)
+        if bands < 2 or latent < 1 or not channels or min(channels) < 1 or kernel_size % 2 != 1:
+            raise ConfigError(format_message(
+                "bands >= 2, latent >= 1, non-empty positive channels and an odd kernel_size",
+                f"bands={bands}, latent={latent}, channels={channels}, "
+                f"kernel_size={kernel_size}", "fix the teacher configuration"))
+        self.bands = int(bands)
+        self.latent = int(latent)
+        self.channels = channels
+        self.chunk_elements = 2 ** 24
+        # lengths before each pooling step, and the final length
+        lengths = [self.bands]
+        for _ in channels:
+            lengths.append(-(-lengths[-1] // 2))
+        self._lengths = lengths
+        c_prev = 1
+        enc = []
+        for c in channels:
+            enc.append(TeacherLevel(c_prev, c, kernel_size, se_reduction, activation))
+            c_prev = c
+        self.encoder = nn.ModuleList(enc)
+        self.pool = nn.MaxPool1d(2, ceil_mode=True)
+        flat = channels[-1] * lengths[-1]
+        self.to_latent = nn.Linear(flat, self.latent)
+        self.from_latent = nn.Linear(self.latent, flat)
+        self.latent_act = make_activation(activation)
+        dec = []
+        outs = list(channels[:-1][::-1]) + [channels[0]]
+        for c_in, c_out in zip(channels[::-1], outs):
+            dec.append(TeacherLevel(c_in, c_out, kernel_size, se_reduction, activation))
+        self.decoder = nn.ModuleList(dec)
+        self.head = nn.Conv1d(channels[0], 1, kernel_size, padding=kernel_size // 2)
+
+    # -- per-spectrum kernels (B, bands) <-> (B, latent) ---------------------------
+    def _encode_spectra(self, s: torch.Tensor) -> torch.Tensor:
+        x = (2.0 * s - 1.0).unsqueeze(1)  # fixed centring, see "Conditioning"
+        for level in self.encoder:
+            x = self.pool(level(x))
+        return self.to_latent(x.flatten(1))
+
+    def _decode_spectra(self, z: torch.Tensor) -> torch.Tensor:
+        x = self.latent_act(self.from_latent(z))
+        x = x.view(z.shape[0], self.channels[-1], self._lengths[-1])
+        for level, length in zip(self.decoder, self._lengths[-2::-1]):
+            x = level(x)
+            x = torch.repeat_interleave(x, 2, dim=-1)[..., :length]  # nearest x2, crop
+        return 0.5 * (self.head(x).squeeze(1) + 1.0)
+
+    # -- shape handling -------------------------------------------------------------
+    def _chunk_pixels(self, length: int) -> int:
+        widest = max(self.channels) * max(length, self._lengths[0])
+        return max(256, self.chunk_elements // widest)
+
+    def _per_pixel(self, fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
+                   n_in: int, n_out: int, what: str) -> torch.Tensor:
+        if x.ndim not in (2, 4) or x.shape[1] != n_in:
+            raise BandDimensionError(format_message(
+                f"{what} of shape (N, {n_in}) or (N, {n_in}, H, W)",
+                f"shape {tuple(x.shape)}", "move the spectral axis to position 1"))
+        if x.ndim == 2:
+            flat = x
+        else:
+            n, _, h, w = x.shape
+            flat = x.permute(0, 2, 3, 1).reshape(-1, n_in)
+        step = self._chunk_pixels(n_in)
+        if flat.shape[0] <= step:
+            out = fn(flat)
+        else:
+            out = torch.cat([fn(flat[i:i + step]) for i in range(0, flat.shape[0], step)])
+        if x.ndim == 2:
+            return out
+        return out.reshape(n, h, w, n_out).permute(0, 3, 1, 2).contiguous()
+
+    def encode(self, cube: torch.Tensor) -> torch.Tensor:
+        """Compress spectra ``(N, bands)`` or images ``(N, bands, H, W)`` to the latent.
+
+        Returns ``(N, latent)`` or ``(N, latent, H, W)``.
+
+        Examples
+        --------
+        >>> HydraTeacher(31, 6, (4,)).encode(torch.rand(2, 31, 3, 3)).shape
+        torch.Size([2, 6, 3, 3])
+        """
+        return self._per_pixel(self._encode_spectra, cube, self.bands, self.latent, "spectra")
+
+    def decode(self, latent: torch.Tensor) -> torch.Tensor:
+        """Reconstruct spectra from ``(N, latent)`` or ``(N, latent, H, W)`` codes.
+
+        Examples
+        --------
+        >>> HydraTeacher(31, 6, (4,)).decode(torch.rand(3, 6)).shape
+        torch.Size([3, 31])
+        """
+        return self._per_pixel(self._decode_spectra, latent, self.latent, self.bands, "latent codes")
+
+    def encoder_parameters(self) -> list[nn.Parameter]:
+        """Parameters of the encoder half (levels + ``to_latent``)."""
+        return [*self.encoder.parameters(), *self.to_latent.parameters()]
+
+    def decoder_parameters(self) -> list[nn.Parameter]:
+        """Parameters of the decoder half (``from_latent`` + levels + ``head``).
+
+        Stage 3 of HYDRA training unfreezes exactly these.
+
+        Examples
+        --------
+        >>> t = HydraTeacher(31, 6, (4,))
+        >>> n = sum(p.numel() for p in t.encoder_parameters() + t.decoder_parameters())
+        >>> n == sum(p.numel() for p in t.parameters())
+        True
+        """
+        return [*self.from_latent.parameters(), *self.decoder.parameters(),
+                *self.head.parameters()]
+
+    def forward(self, cube: torch.Tensor) -> torch.Tensor:
+        """Autoencode: ``decode(encode(cube))`` for spectra or images."""
+        return self.decode(self.encode(cube))

@@ -1,0 +1,95 @@
+"""HYDRA training: the three stages, their ablations, the MST++ baseline, configs and export.
+
+Importing this package is cheap (no torch): names are resolved on first use.
+
+=========================  ===================================================
+name                       purpose
+=========================  ===================================================
+``TrainConfig``            recipe: per-stage settings, data, seed, device...
+``train_hydra``            run ``config.stages`` (three-stage by default)
+``train_teacher``          stage 1: teacher autoencoder, Huber
+``train_student``          stage 2: student -> frozen teacher latent, MAE
+``refine``                 stage 3: student + teacher decoder end to end, MSE
+``train_direct``           "student only" ablation (direct regression)
+``train_baseline``         MST++ (MRAE, Adam + cosine)
+``TrainResult``            model, history, best metrics, paths
+``evaluate_model``         whole-image metrics over validation scenes
+``load_data``              train / validation scenes named by a config
+``export_model``           safetensors weights + model card of a trained run
+=========================  ===================================================
+
+Examples
+--------
+>>> from specrecon.training import TrainConfig
+>>> TrainConfig(stages=("teacher", "refine")).stages
+('teacher', 'refine')
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_LAZY: dict[str, str] = {
+    "TrainConfig": "config",
+    "StageConfig": "config",
+    "DataConfig": "config",
+    "HYDRA_STAGES": "config",
+    "STAGE_NAMES": "config",
+    "train_hydra": "stages",
+    "train_teacher": "stages",
+    "train_student": "stages",
+    "refine": "stages",
+    "train_direct": "stages",
+    "train_baseline": "stages",
+    "decoder_parameters": "stages",
+    "evaluate_model": "stages",
+    "validation_tensors": "stages",
+    "TrainResult": "loop",
+    "resolve_device": "loop",
+    "load_data": "data",
+    "load_checkpoint": "checkpoint",
+    "seed_everything": "checkpoint",
+    "export_model": "export",
+    "make_card": "export",
+    "run_config": "export",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from specrecon.training.checkpoint import load_checkpoint, seed_everything
+    from specrecon.training.config import (
+        HYDRA_STAGES,
+        STAGE_NAMES,
+        DataConfig,
+        StageConfig,
+        TrainConfig,
+    )
+    from specrecon.training.data import load_data
+    from specrecon.training.export import export_model, make_card, run_config
+    from specrecon.training.loop import TrainResult, resolve_device
+    from specrecon.training.stages import (
+        decoder_parameters,
+        evaluate_model,
+        refine,
+        train_baseline,
+        train_direct,
+        train_hydra,
+        train_student,
+        train_teacher,
+        validation_tensors,
+    )

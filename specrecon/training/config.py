@@ -1,0 +1,495 @@
+"""Training configuration: a typed, file-backed recipe for every HYDRA stage and the baseline.
+
+A :class:`TrainConfig` holds one :class:`StageConfig` per stage (``teacher``,
+``student``, ``refine``, ``direct`` for the "student only" ablation and
+``baseline`` for MST++), a :class:`DataConfig` naming the data, and the run
+settings (seed, device, precision, evaluation / checkpoint cadence). It is
+loaded from and saved to YAML or JSON; unknown keys are refused with a
+:class:`~specrecon.errors.ConfigError` that names the key and the valid ones,
+so a typo never silently falls back to a default.
+
+This module imports neither torch nor numpy.
+
+Examples
+--------
+>>> cfg = TrainConfig.from_dict({"model": "hydra-tiny-31", "teacher": {"steps": 5}})
+>>> cfg.teacher.steps, cfg.teacher.loss, cfg.stages
+(5, 'huber', ('teacher', 'student', 'refine'))
+>>> cfg.with_overrides(["student.lr=1e-4", "stage3.steps=7"]).refine.steps
+7
+>>> TrainConfig.from_dict({"teacher": {"stepz": 5}})  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+specrecon.errors.ConfigError: expected a key of teacher among [...]; found 'stepz'. ...
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union, get_args, get_origin, get_type_hints
+
+from specrecon.errors import ConfigError, format_message
+
+__all__ = [
+    "StageConfig",
+    "DataConfig",
+    "TrainConfig",
+    "STAGE_NAMES",
+    "HYDRA_STAGES",
+    "STAGE_ALIASES",
+]
+
+#: every stage a config can describe, in the order they may run
+STAGE_NAMES: tuple[str, ...] = ("teacher", "student", "refine", "direct", "baseline")
+#: the paper's three-stage procedure
+HYDRA_STAGES: tuple[str, ...] = ("teacher", "student", "refine")
+#: alternative names accepted in overrides and ``stages`` lists
+STAGE_ALIASES: dict[str, str] = {"stage1": "teacher", "stage2": "student", "stage3": "refine",
+                                 "student_only": "direct", "student-only": "direct",
+                                 "mst": "baseline"}
+LOSSES: tuple[str, ...] = ("huber", "mae", "mse", "mrae")
+SCHEDULERS: tuple[str, ...] = ("cosine", "constant")
+OPTIMIZERS: tuple[str, ...] = ("adam", "adamw")
+DATA_KINDS: tuple[str, ...] = ("synthetic-natural", "synthetic-satellite", "arad1k", "hyspecnet")
+
+
+@dataclass
+class StageConfig:
+    """Optimisation settings of one training stage.
+
+    Parameters
+    ----------
+    steps : int
+        Optimizer steps of the stage (0 skips it).
+    lr : float
+        Peak learning rate.
+    min_lr : float
+        Final learning rate of the cosine schedule.
+    scheduler : {"cosine", "constant"}
+        Learning-rate schedule after the warm-up.
+    warmup_steps : int
+        Linear warm-up steps from ``lr / 100`` to ``lr``.
+    batch_size : int
+        Patches per step.
+    patch_size : int
+        Side of the square training patches.
+    weight_decay : float
+        Decoupled weight decay (AdamW) or L2 (Adam).
+    optimizer : {"adam", "adamw"}
+        Optimizer.
+    betas : list of float
+        Adam betas.
+    grad_clip : float or None
+        Clip the global gradient norm to this value (``None`` = off).
+    loss : {"huber", "mae", "mse", "mrae"}
+        Training loss; the defaults follow the paper per stage.
+    huber_delta : float
+        Transition point of the Huber loss (reflectance units).
+
+    Examples
+    --------
+    >>> StageConfig(steps=10, loss="mae").loss
+    'mae'
+    """
+
+    steps: int = 200
+    lr: float = 1e-3
+    min_lr: float = 1e-6
+    scheduler: str = "cosine"
+    warmup_steps: int = 0
+    batch_size: int = 8
+    patch_size: int = 64
+    weight_decay: float = 0.0
+    optimizer: str = "adam"
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    grad_clip: float | None = None
+    loss: str = "mse"
+    huber_delta: float = 0.1
+
+    def validate(self, where: str) -> None:
+        """Check value ranges; raise :class:`ConfigError` naming ``where``."""
+        _choice(self.loss, LOSSES, f"{where}.loss")
+        _choice(self.scheduler, SCHEDULERS, f"{where}.scheduler")
+        _choice(self.optimizer, OPTIMIZERS, f"{where}.optimizer")
+        for name in ("steps", "warmup_steps"):
+            if getattr(self, name) < 0:
+                raise ConfigError(format_message(f"{where}.{name} >= 0", repr(getattr(self, name)),
+                                                 f"set {where}.{name} to 0 or more"))
+        for name in ("batch_size", "patch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(format_message(f"{where}.{name} >= 1", repr(getattr(self, name)),
+                                                 f"set {where}.{name} to a positive integer"))
+        if not self.lr > 0:
+            raise ConfigError(format_message(f"{where}.lr > 0", repr(self.lr), "set a positive lr"))
+        if len(self.betas) != 2:
+            raise ConfigError(format_message(f"two {where}.betas", repr(self.betas),
+                                             "pass e.g. [0.9, 0.999]"))
+
+
+def _stage(**kw: Any) -> Any:
+    return field(default_factory=lambda: StageConfig(**kw))
+
+
+@dataclass
+class DataConfig:
+    """Which data a run trains and validates on.
+
+    Parameters
+    ----------
+    kind : str
+        ``"synthetic-natural"``, ``"synthetic-satellite"``, ``"arad1k"`` or ``"hyspecnet"``.
+    root : str or None
+        Dataset root for ``arad1k`` / ``hyspecnet``.
+    n_train, n_val : int
+        Synthetic scenes generated for training and held-out validation (for real
+        datasets: optional caps, 0 = the whole split).
+    size : int
+        Side of the synthetic scenes in pixels.
+    seed : int
+        Seed of the training scenes.
+    val_seed : int or None
+        Seed of the validation scenes (default ``seed + 10000``: disjoint scenes).
+    sensor : str or None
+        Camera whose response simulates the training RGB on the fly
+        (see ``simulate``); ``None`` uses the dataset's RGB as given.
+    simulate : bool
+        Re-simulate RGB from every training patch with ``sensor`` (a fresh noise
+        draw per patch: camera-noise augmentation).
+    augment : bool
+        Random rot90/flip of training patches.
+    patches_per_item : int
+        Patches drawn per scene and epoch.
+    split, val_split : str
+        Dataset splits for real datasets.
+
+    Examples
+    --------
+    >>> DataConfig(kind="synthetic-satellite").resolved_val_seed()
+    10000
+    """
+
+    kind: str = "synthetic-natural"
+    root: str | None = None
+    n_train: int = 24
+    n_val: int = 4
+    size: int = 128
+    seed: int = 0
+    val_seed: int | None = None
+    sensor: str | None = None
+    simulate: bool = False
+    augment: bool = True
+    patches_per_item: int = 8
+    split: str = "train"
+    val_split: str = "val"
+
+    def resolved_val_seed(self) -> int:
+        """Seed of the validation scenes."""
+        return self.seed + 10_000 if self.val_seed is None else int(self.val_seed)
+
+    def validate(self) -> None:
+        """Check the kind, and that real datasets name a root."""
+        _choice(self.kind, DATA_KINDS, "data.kind")
+        if self.kind in ("arad1k", "hyspecnet") and not self.root:
+            raise ConfigError(format_message(f"data.root for data.kind={self.kind!r}", "none",
+                                             "set data.root to the dataset folder"))
+        if self.simulate and not self.sensor:
+            raise ConfigError(format_message("data.sensor when data.simulate is true", "none",
+                                             "set data.sensor, e.g. nikon_d5100"))
+
+
+@dataclass
+class TrainConfig:
+    """A complete training recipe.
+
+    Parameters
+    ----------
+    name : str
+        Run / weights name (used for the output folder and the model card).
+    model : str
+        Registered model name passed to :func:`specrecon.models.create_model`.
+    model_overrides : dict
+        Keyword overrides for ``create_model`` (e.g. ``{"latent_bands": 6}``).
+    stages : tuple of str
+        Stages to run, in order. ``("teacher", "student", "refine")`` is the
+        paper's procedure; ``("teacher", "refine")`` the "stage 1+3" ablation;
+        ``("direct",)`` the "student only" ablation (student + decoder end to end
+        from scratch); ``("baseline",)`` trains a non-HYDRA model (MST++).
+    teacher, student, refine, direct, baseline : StageConfig
+        Per-stage settings (defaults: Huber / MAE / MSE / MSE / MRAE losses).
+    data : DataConfig
+        The data.
+    seed : int
+        Seed of torch, numpy and Python ``random`` and of the data order.
+    device : str
+        ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
+    precision : {"auto", "bf16", "fp32"}
+        ``"auto"`` = bf16 autocast on CUDA, fp32 on CPU.
+    eval_every : int
+        Validate every this many steps of a stage (and at its end); 0 = only at the end.
+    checkpoint_every : int
+        Write the resumable checkpoint every this many steps (and at stage ends);
+        0 = only at stage ends.
+    log_every : int
+        Record the training loss every this many steps.
+    val_max_scenes : int or None
+        Validate on at most this many scenes (``None`` = all).
+    progress : bool
+        Show a tqdm progress bar.
+    license : str
+        Licence written into the model card.
+    notes : str
+        Free text copied into the model card's training section.
+
+    Examples
+    --------
+    >>> cfg = TrainConfig(model="hydra-tiny-31", stages=("teacher", "refine"))
+    >>> cfg.stage("stage3") is cfg.refine
+    True
+    """
+
+    name: str = "hydra"
+    model: str = "hydra-small-31"
+    model_overrides: dict[str, Any] = field(default_factory=dict)
+    stages: tuple[str, ...] = HYDRA_STAGES
+    teacher: StageConfig = _stage(steps=300, lr=2e-3, batch_size=8, patch_size=32, loss="huber")
+    student: StageConfig = _stage(steps=300, lr=1e-3, batch_size=8, patch_size=64, loss="mae")
+    refine: StageConfig = _stage(steps=200, lr=2e-4, batch_size=8, patch_size=64, loss="mse")
+    direct: StageConfig = _stage(steps=500, lr=1e-3, batch_size=8, patch_size=64, loss="mse")
+    baseline: StageConfig = _stage(steps=500, lr=4e-4, batch_size=8, patch_size=64, loss="mrae")
+    data: DataConfig = field(default_factory=DataConfig)
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "auto"
+    eval_every: int = 100
+    checkpoint_every: int = 100
+    log_every: int = 10
+    val_max_scenes: int | None = None
+    progress: bool = True
+    license: str = "MIT"
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        self.stages = tuple(STAGE_ALIASES.get(s, s) for s in self.stages)
+
+    # ------------------------------------------------------------------ access
+    def stage(self, name: str) -> StageConfig:
+        """The :class:`StageConfig` of stage ``name`` (aliases like ``stage1`` accepted)."""
+        key = STAGE_ALIASES.get(name, name)
+        _choice(key, STAGE_NAMES, "stage")
+        return getattr(self, key)
+
+    def validate(self) -> TrainConfig:
+        """Check every field; return ``self`` for chaining.
+
+        Raises
+        ------
+        ConfigError
+            On an unknown stage, an invalid stage order, or out-of-range values.
+        """
+        if not self.stages:
+            raise ConfigError(format_message("at least one stage", "an empty list",
+                                             "set stages: [teacher, student, refine]"))
+        for s in self.stages:
+            _choice(s, STAGE_NAMES, "stages entry")
+        if len(set(self.stages)) != len(self.stages):
+            raise ConfigError(format_message("each stage once", list(self.stages),
+                                             "remove the repeated stage"))
+        special = [s for s in self.stages if s in ("direct", "baseline")]
+        if special and len(self.stages) > 1:
+            raise ConfigError(format_message(
+                f"{special[0]!r} as the only stage", f"stages {list(self.stages)}",
+                f"run stages: [{special[0]}] on its own"))
+        order = [HYDRA_STAGES.index(s) for s in self.stages if s in HYDRA_STAGES]
+        if order != sorted(order):
+            raise ConfigError(format_message("stages in the order teacher, student, refine",
+                                             list(self.stages), "reorder the stages list"))
+        for s in STAGE_NAMES:
+            getattr(self, s).validate(s)
+        self.data.validate()
+        _choice(self.precision, ("auto", "bf16", "fp32"), "precision")
+        for name in ("eval_every", "checkpoint_every", "log_every"):
+            if getattr(self, name) < 0:
+                raise ConfigError(format_message(f"{name} >= 0", repr(getattr(self, name)),
+                                                 f"set {name} to 0 (off) or a step count"))
+        return self
+
+    # ------------------------------------------------------------------ (de)serialisation
+    def to_dict(self) -> dict[str, Any]:
+        """A plain, JSON/YAML-serialisable dict (stages as a list)."""
+        out = dataclasses.asdict(self)
+        out["stages"] = list(self.stages)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
+        """Build and validate a config from a nested mapping.
+
+        Parameters
+        ----------
+        data : mapping
+            Keys are field names; stage sections and ``data`` are mappings.
+            Stage aliases (``stage1``/``stage2``/``stage3``) are accepted as section names.
+
+        Raises
+        ------
+        ConfigError
+            For unknown keys (the message lists the valid ones) or bad values.
+        """
+        if not isinstance(data, Mapping):
+            raise ConfigError(format_message("a mapping of config keys", type(data).__name__,
+                                             "write the config as key: value pairs"))
+        norm = {STAGE_ALIASES.get(k, k): v for k, v in data.items()}
+        cfg = _build(cls, norm, "config")
+        return cfg.validate()
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> TrainConfig:
+        """Load a config from ``.yaml`` / ``.yml`` / ``.json``.
+
+        Examples
+        --------
+        >>> TrainConfig.from_file("configs/hydra-natural-31.yaml").model  # doctest: +SKIP
+        'hydra-small-31'
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(format_message("an existing config file", str(path),
+                                             "check the path (configs/*.yaml ship with the repo)"))
+        text = path.read_text()
+        if path.suffix.lower() == ".json":
+            raw = json.loads(text)
+        else:
+            import yaml
+
+            raw = yaml.safe_load(text) or {}
+        return cls.from_dict(raw)
+
+    def to_file(self, path: str | Path) -> Path:
+        """Write the config as YAML (``.yaml``/``.yml``) or JSON (any other suffix)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+        else:
+            path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        return path
+
+    def with_overrides(self, items: Iterable[str]) -> TrainConfig:
+        """A copy with ``key.sub=value`` overrides applied (values parsed as YAML).
+
+        Parameters
+        ----------
+        items : iterable of str
+            E.g. ``["teacher.steps=5", "data.n_train=2", "stages=[direct]"]``.
+
+        Raises
+        ------
+        ConfigError
+            For a malformed item or an unknown key.
+        """
+        import yaml
+
+        raw = self.to_dict()
+        for item in items:
+            if "=" not in item:
+                raise ConfigError(format_message("an override KEY=VALUE", repr(item),
+                                                 "write e.g. --set teacher.steps=5"))
+            key, value = item.split("=", 1)
+            parts = [STAGE_ALIASES.get(p, p) for p in key.strip().split(".")]
+            node = raw
+            for i, part in enumerate(parts[:-1]):
+                if not isinstance(node.get(part), dict):
+                    valid = sorted(k for k, v in node.items() if isinstance(v, dict))
+                    raise ConfigError(format_message(
+                        f"a section among {valid}", repr(".".join(parts[:i + 1])),
+                        "check the override key"))
+                node = node[part]
+            last = parts[-1]
+            if last not in node:
+                raise ConfigError(format_message(f"a key among {sorted(node)}", repr(key),
+                                                 "check the override key"))
+            node[last] = yaml.safe_load(value)
+        return TrainConfig.from_dict(raw)
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _choice(value: Any, valid: tuple[str, ...], what: str) -> None:
+    if value not in valid:
+        raise ConfigError(format_message(f"{what} among {list(valid)}", repr(value),
+                                         f"use one of {', '.join(valid)}"))
+
+
+def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
+    hints = get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs: dict[str, Any] = {}
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key, value in data.items():
+        if key not in names:
+            raise ConfigError(format_message(f"a key of {where} among {names}", repr(key),
+                                             "remove or rename the key"))
+        f = fields[key]
+        if (dataclasses.is_dataclass(hints[key]) and isinstance(value, Mapping)
+                and f.default_factory is not dataclasses.MISSING):
+            # a partial section overrides this field's own defaults (e.g. the teacher's
+            # Huber loss), not the generic defaults of the section's class
+            value = {**dataclasses.asdict(f.default_factory()), **value}
+        kwargs[key] = _coerce(value, hints[key], f"{key}" if where == "config" else f"{where}.{key}")
+    try:
+        return cls(**kwargs)
+    except TypeError as err:  # pragma: no cover - every field has a default
+        raise ConfigError(format_message(f"valid {where} fields", str(err), "fix the config")) from None
+
+
+def _coerce(value: Any, hint: Any, where: str) -> Any:
+    """Convert ``value`` to the annotated type (nested dataclasses, tuples, numbers)."""
+    if dataclasses.is_dataclass(hint):
+        if isinstance(value, hint):
+            return value
+        if not isinstance(value, Mapping):
+            raise ConfigError(format_message(f"a mapping for {where}", repr(value),
+                                             f"write {where} as a section of key: value pairs"))
+        return _build(hint, value, where)
+    origin = get_origin(hint)
+    args = get_args(hint)
+    if origin is Union or (origin is not None and type(None) in args):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(value, inner[0], where) if len(inner) == 1 else value
+    if origin in (tuple, list):
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(format_message(f"a list for {where}", repr(value),
+                                             f"write {where} as a list"))
+        return tuple(value) if origin is tuple else list(value)
+    if hint is float and isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise ConfigError(format_message(f"an integer for {where}", repr(value),
+                                             f"set {where} to a whole number"))
+        return value
+    if hint is float and not isinstance(value, (int, float)):
+        raise ConfigError(format_message(f"a number for {where}", repr(value),
+                                         f"set {where} to a number"))
+    if hint is bool and not isinstance(value, bool):
+        raise ConfigError(format_message(f"true or false for {where}", repr(value),
+                                         f"set {where} to true or false"))
+    if hint is str and not isinstance(value, str):
+        raise ConfigError(format_message(f"a string for {where}", repr(value),
+                                         f"quote {where}"))
+    return value

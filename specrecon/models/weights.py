@@ -450,7 +450,7 @@ def load_model(source: str | Path | nn.Module, *, device: str | torch.device = "
         raise ModelCardError(format_message("a sha256 in the model card", "an empty value",
                                             "re-save the model with save_model()"))
     for what, expected in (("the model card", card.sha256), ("the caller", sha256)):
-        if expected is not None and digest != expected.lower():
+        if expected and digest != expected.lower():
             raise WeightsIntegrityError(format_message(
                 f"sha256 {expected} (from {what})", f"{digest} for {path.name}",
                 "the file is corrupted or was modified: re-download or re-save it"))

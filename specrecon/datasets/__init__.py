@@ -52,7 +52,22 @@ _LAZY: dict[str, str] = {
 
 _SUBMODULES = {"arad", "hyspecnet", "envi", "patches", "synthetic"}
 
-__all__ = sorted(_LAZY) + ["synthetic"]
+__all__ = [
+    "ARAD1K",
+    "ARAD_SPLITS",
+    "HYSPECNET_DROPPED_BANDS",
+    "LIBHSI",
+    "CubeSpectraDataset",
+    "HySpecNet11k",
+    "PairedPatchDataset",
+    "open_arad_cube",
+    "open_arad_rgb",
+    "open_envi",
+    "open_hyspecnet_patch",
+    "read_envi_header",
+    "synthetic",
+    "write_envi",
+]
 
 
 def __getattr__(name: str) -> Any:

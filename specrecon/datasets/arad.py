@@ -45,7 +45,7 @@ import xarray as xr
 from specrecon.cube import make_cube, make_rgb
 from specrecon.errors import DatasetFormatError, format_message
 
-__all__ = ["ARAD_SPLITS", "ARAD_WAVELENGTHS", "open_arad_cube", "open_arad_rgb", "ARAD1K"]
+__all__ = ["ARAD1K", "ARAD_SPLITS", "ARAD_WAVELENGTHS", "open_arad_cube", "open_arad_rgb"]
 
 #: Official NTIRE 2022 split: split name -> inclusive range of file ids.
 ARAD_SPLITS: dict[str, tuple[int, int]] = {
@@ -103,7 +103,7 @@ def _read_v5(path: Path) -> tuple[np.ndarray, np.ndarray | None, float | None]:
 
     try:
         mat = scipy.io.loadmat(path, variable_names=["cube", "bands", "norm_factor"])
-    except Exception as err:  # scipy raises several types for foreign files
+    except Exception as err:  # noqa: BLE001 - scipy raises many types for foreign files
         raise DatasetFormatError(format_message(
             "a MATLAB .mat file (v7.3/HDF5 as published for ARAD-1K, or v5)",
             f"a file scipy cannot read ({err}) at {path}",

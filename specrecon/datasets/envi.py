@@ -42,10 +42,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from specrecon.cube import make_cube, make_rgb
+from specrecon.cube import make_cube
 from specrecon.errors import DatasetFormatError, format_message
 
-__all__ = ["ENVI_DTYPES", "read_envi_header", "open_envi", "write_envi", "LIBHSI"]
+__all__ = ["ENVI_DTYPES", "LIBHSI", "open_envi", "read_envi_header", "write_envi"]
 
 #: ENVI ``data type`` code -> numpy dtype (native byte order; ``byte order`` decides).
 ENVI_DTYPES: dict[int, str] = {

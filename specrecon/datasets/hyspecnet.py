@@ -51,8 +51,12 @@ import xarray as xr
 from specrecon.cube import make_cube
 from specrecon.errors import DatasetFormatError, format_message
 
-__all__ = ["HYSPECNET_DROPPED_BANDS", "HYSPECNET_BANDSET", "open_hyspecnet_patch",
-           "HySpecNet11k"]
+__all__ = [
+    "HYSPECNET_BANDSET",
+    "HYSPECNET_DROPPED_BANDS",
+    "HySpecNet11k",
+    "open_hyspecnet_patch",
+]
 
 #: Zero-based EnMAP product band indices HySpecNet-11k removes (water vapour).
 HYSPECNET_DROPPED_BANDS: tuple[int, ...] = tuple(range(126, 141)) + tuple(range(160, 167))
@@ -107,7 +111,7 @@ def _read_tif(tif: Path, chunks: Any) -> xr.DataArray:
 
     try:
         da = rioxarray.open_rasterio(tif, chunks=chunks, masked=False, cache=False)
-    except Exception as err:  # rasterio raises its own error types
+    except Exception as err:  # noqa: BLE001 - rasterio/GDAL raise many unrelated types
         raise DatasetFormatError(format_message(
             "a readable HySpecNet-11k SPECTRAL_IMAGE GeoTIFF", f"{type(err).__name__}: {err}",
             "re-download or re-extract the patch")) from None
@@ -329,12 +333,12 @@ def _read_split_csv(csv: Path) -> list[str]:
         if not field or field.startswith("#"):
             continue
         low = field.lower()
-        if not (low.endswith(".npy") or low.endswith(".tif")):
+        if not low.endswith((".npy", ".tif")):
             if n == 0:
                 continue  # a header line
             raise DatasetFormatError(format_message(
                 "relative paths to -DATA.npy files, one per line",
                 f"{field!r} on line {n + 1} of {csv}", "check the split file"))
         field = field.replace("\\", "/")
-        entries.append(field[2:] if field.startswith("./") else field)
+        entries.append(field.removeprefix("./"))
     return entries

@@ -43,7 +43,7 @@ from specrecon.errors import (
     format_message,
 )
 
-__all__ = ["PairedPatchDataset", "CubeSpectraDataset"]
+__all__ = ["CubeSpectraDataset", "PairedPatchDataset"]
 
 
 # --------------------------------------------------------------------------- helpers

@@ -67,7 +67,7 @@ def test_no_augment_gives_plain_windows():
     ds = PairedPatchDataset([(rgb_full, cube_full)], patch_size=8, augment=False)
     for i in range(len(ds)):
         _, cube = ds[i]
-        y0, x0, k, flip = _locate(cube.numpy(), cube_full)[0]
+        _, _, k, flip = _locate(cube.numpy(), cube_full)[0]
         assert (k, flip) == (0, False)
 
 
@@ -205,3 +205,18 @@ def test_cube_spectra_dataset():
     assert torch.equal(ds[1], CubeSpectraDataset([cube], pixels_per_item=30, items_per_cube=2)[1])
     big = CubeSpectraDataset([cube], pixels_per_item=100)[0]  # more than 41 valid pixels
     assert big.shape == (100, 31)
+
+
+def test_simulate_with_real_spectral_module():
+    spectral = pytest.importorskip("specrecon.spectral")
+    if not hasattr(spectral, "simulate_rgb"):
+        pytest.skip("specrecon.spectral.simulate_rgb not available")
+    rng = np.random.default_rng(0)
+    cube = make_cube(rng.random((31, 20, 20), dtype="float32") * 0.5, WL)
+    ds = PairedPatchDataset([(None, cube)], patch_size=8, patches_per_item=2,
+                            simulate={"sensor": "nikon_d5100", "photon_scale": 750.0})
+    rgb, _ = ds[1]
+    assert rgb.shape == (3, 8, 8) and rgb.dtype == torch.float32
+    assert 0.0 <= float(rgb.min()) and float(rgb.max()) <= 1.0
+    assert float(rgb.std()) > 0
+    assert torch.equal(ds[1][0], rgb)  # shot noise reproducible per (seed, epoch, index)

@@ -115,7 +115,7 @@ def crop_to(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 def check_rgb(rgb: torch.Tensor, *, channels: int = 3) -> None:
-    """Raise :class:`~specrecon.errors.BandDimensionError` unless ``rgb`` is ``(N, channels, H, W)``.
+    """Raise :class:`~specrecon.errors.BandDimensionError` unless ``rgb`` is ``(N, C, H, W)``.
 
     Examples
     --------

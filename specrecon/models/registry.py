@@ -12,9 +12,16 @@ Named configurations
 ``*-tiny-*``               minimal widths, for fast CPU tests only
 ``hydra-small-*``,         trained on 2 CPU cores in minutes for the shipped weights;
 ``mst-plus-plus-small-*``  a few hundred k parameters, comparable compute per pixel
-``hydra-31/202/204``       paper-scale HYDRA (latent 6 / 17 / 17)
+``hydra-31/202/204``       paper-scale HYDRA (latent 6 / 17 / 17), ~1.8 M parameters
 ``mst-plus-plus-31/202``   paper-scale MST++ (n_feat 31, 3 stages: ~1.6 M parameters)
 =========================  =======================================================
+
+The paper publishes no widths. Paper-scale HYDRA uses a student of width 20 with
+(1, 2, 2, 3) blocks and (1, 2, 4, 8) heads (head width 20 at every level), sized to be
+comparable with MST++ (1.6 M parameters), as the paper reports "stable parameter
+counts"; its teacher uses (16, 32) channels for 31 bands and (8, 16, 32) (three pools)
+for 202/204 bands. The small configs match each other's FLOPs per pixel (see
+``benchmarks/results/model_cost.md``).
 
 Examples
 --------

@@ -215,7 +215,8 @@ class HydraTeacher(nn.Module):
         >>> HydraTeacher(31, 6, (4,)).decode(torch.rand(3, 6)).shape
         torch.Size([3, 31])
         """
-        return self._per_pixel(self._decode_spectra, latent, self.latent, self.bands, "latent codes")
+        return self._per_pixel(self._decode_spectra, latent, self.latent, self.bands,
+                               "latent codes")
 
     def encoder_parameters(self) -> list[nn.Parameter]:
         """Parameters of the encoder half (levels + ``to_latent``)."""

@@ -280,15 +280,19 @@ def _check_size(height: Any, width: Any) -> tuple[int, int]:
 
 
 def _simulate(cube: xr.DataArray, sensor: str, simulate: Mapping[str, Any] | None,
-              default: Mapping[str, Any]) -> xr.DataArray:
+              default: Mapping[str, Any], seed: int) -> xr.DataArray:
+    """RGB through :func:`specrecon.spectral.simulate_rgb`; noise (if any) seeded per scene."""
     from specrecon.spectral import simulate_rgb
 
     kwargs = dict(default if simulate is None else simulate)
+    kwargs.setdefault("seed", int(seed))
     return simulate_rgb(cube, sensor, **kwargs)
 
 
 def _label(rgb: xr.DataArray, attrs: Mapping[str, Any]) -> xr.DataArray:
-    rgb.attrs.update({k: v for k, v in attrs.items() if k in ("source", "synthetic", "seed", "scene")})
+    """Copy the provenance attributes onto the RGB (its ``seed`` stays the noise seed)."""
+    rgb.attrs.update({k: v for k, v in attrs.items() if k in ("source", "synthetic", "scene")})
+    rgb.attrs["scene_seed"] = attrs["seed"]
     return rgb
 
 
@@ -434,7 +438,8 @@ def natural_scene(height: int = 256, width: int = 256, *, seed: int = 0,
     -------
     Scene
         ``(rgb, cube)``; both carry ``attrs["synthetic"] = 1``, ``"source"``,
-        ``"seed"``; the cube also ``"illuminant"``.
+        ``"seed"`` (on the RGB ``"scene_seed"``; its ``"seed"`` is the noise seed);
+        the cube also ``"illuminant"``.
 
     Examples
     --------
@@ -464,7 +469,7 @@ def natural_scene(height: int = 256, width: int = 256, *, seed: int = 0,
         "quantity": "radiance-like (reflectance x illuminant, max-normalised)",
     }
     cube = make_cube(data, bs.wavelengths, bs.fwhm, good_band=bs.good, attrs=attrs)
-    rgb = _label(_simulate(cube, sensor, simulate, DEFAULT_NATURAL_SIMULATE), attrs)
+    rgb = _label(_simulate(cube, sensor, simulate, DEFAULT_NATURAL_SIMULATE, seed), attrs)
     rgb.attrs.setdefault("sensor", sensor)
     return Scene(rgb, cube)
 
@@ -704,10 +709,15 @@ def _sat_array(height: int, width: int, seed: int, chunks: Any, resolution: floa
     import dask.array as da
     from dask.base import tokenize
 
+    lib_name = "hyspecnet202" if labels else bandset
+
     def block(block_info: dict | None = None) -> np.ndarray:
+        # The task carries only (seed, band-set name, small layout parameters); the
+        # spectral library is rebuilt once per process from them (lru_cache), so
+        # graphs stay small when shipped to distributed workers.
         loc = block_info[None]["array-location"]  # type: ignore[index]
         (y0, y1), (x0, x1) = loc[-2], loc[-1]
-        return _satellite_block(y0, y1, x0, x1, p, lib, labels=labels)
+        return _satellite_block(y0, y1, x0, x1, p, _sat_library(p.seed, lib_name), labels=labels)
 
     ychunks, xchunks = _splits(height, ck[0]), _splits(width, ck[1])
     tag = "synthetic-landcover-" if labels else "synthetic-satellite-"
@@ -850,7 +860,7 @@ def satellite_scene(height: int = 512, width: int = 512, *, seed: int = 0,
     }
     cube = make_cube(data, bs.wavelengths, bs.fwhm, y=ys, x=xs, good_band=bs.good, attrs=attrs)
     cube = _write_georef(cube, crs, transform)
-    rgb = _simulate(cube, sensor, simulate, DEFAULT_SATELLITE_SIMULATE)
+    rgb = _simulate(cube, sensor, simulate, DEFAULT_SATELLITE_SIMULATE, seed)
     if "spatial_ref" not in rgb.coords:
         rgb = _write_georef(rgb, crs, transform)
     rgb = _label(rgb, attrs)

@@ -221,6 +221,9 @@ def test_datasets_distinct_and_reproducible():
     nd = syn.natural_dataset(2, (16, 20), seed=3)
     assert nd[0].cube.shape == (31, 16, 20)
     assert not np.array_equal(nd[0].cube.values, nd[1].cube.values)
+    # scene seed recorded, and any sensor noise is seeded per scene (not one pattern for all)
+    assert nd[0].rgb.attrs["scene_seed"] == nd[0].cube.attrs["seed"]
+    assert nd[0].rgb.attrs["seed"] != nd[1].rgb.attrs["seed"]
 
 
 def test_bad_arguments():

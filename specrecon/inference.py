@@ -180,7 +180,8 @@ def input_scaling(da: xr.DataArray, scale: float | None = None) -> tuple[float, 
     Order of precedence:
 
     1. ``scale`` given: ``mul = scale``, ``add = 0`` (trusted, no range check);
-    2. CF ``scale_factor`` / ``add_offset`` in ``da.attrs`` (undecoded data);
+    2. CF ``scale_factor`` / ``add_offset`` in ``da.attrs`` (undecoded data; the identity
+       ``1, 0`` that ``rioxarray.open_rasterio`` always records is ignored);
     3. integer data: ``valid_max`` or ``valid_range`` attrs give the full
        scale; else ``uint8 -> 1/255``, ``uint16 -> 1/65535``; any other
        integer type raises;
@@ -213,8 +214,9 @@ def input_scaling(da: xr.DataArray, scale: float | None = None) -> tuple[float, 
     if scale is not None:
         return float(scale), 0.0, False
     attrs = da.attrs
-    if "scale_factor" in attrs or "add_offset" in attrs:
-        return float(attrs.get("scale_factor", 1.0)), float(attrs.get("add_offset", 0.0)), True
+    sf, ao = float(attrs.get("scale_factor", 1.0)), float(attrs.get("add_offset", 0.0))
+    if (sf, ao) != (1.0, 0.0):  # rioxarray writes an identity scale_factor=1 on every read
+        return sf, ao, True
     dt = np.dtype(da.dtype)
     if dt.kind == "b":
         raise DataScaleError(format_message("numeric RGB values", "boolean data",

@@ -123,6 +123,8 @@ def test_cf_scale_factor_and_whole_image(tiny: torch.nn.Module) -> None:
     a = reconstruct(raw, tiny, **KW).values
     b = reconstruct(rgb, tiny, **KW).values
     np.testing.assert_allclose(a, b, atol=2e-3)
+    rio_like = (rgb * 255).astype("uint8").assign_attrs(scale_factor=1.0, add_offset=0.0)
+    np.testing.assert_allclose(reconstruct(rio_like, tiny, **KW).values, b, atol=0.05)
     whole = reconstruct(rgb.chunk({"y": 20}), tiny, whole_image=True, device="cpu",
                         wavelengths=WL)
     direct = tiny(torch.from_numpy(rgb.values[None])).detach().numpy()[0]

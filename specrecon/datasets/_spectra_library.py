@@ -33,11 +33,11 @@ import numpy as np
 from specrecon.errors import UnknownSensorError, format_message
 
 __all__ = [
-    "SpectralLibrary",
     "REAL_ILLUMINANTS",
+    "SpectralLibrary",
     "band_average",
-    "measured_reflectances",
     "illuminant_spectrum",
+    "measured_reflectances",
     "satellite_library",
 ]
 
@@ -302,27 +302,27 @@ def _vegetation_types(rng: np.random.Generator) -> list[dict[str, float]]:
     types: list[dict[str, float]] = []
     for i in range(6):  # crops; one in three may be senescing (brown pigments)
         senescent = rng.random() < 0.3
-        types.append(dict(
-            kind=0.0, n=rng.uniform(1.2, 2.0), cab=rng.uniform(30.0, 70.0),
-            car_ratio=rng.uniform(0.15, 0.3), cbrown=rng.uniform(0.4, 1.2) if senescent
-            else rng.uniform(0.0, 0.15), cw=rng.uniform(0.006, 0.03),
-            cm=rng.uniform(0.003, 0.01), ant=rng.uniform(0.0, 3.0),
-            lidfa=rng.uniform(35.0, 70.0), hspot=rng.uniform(0.02, 0.3),
-            rsoil=rng.uniform(0.6, 1.3), psoil=rng.uniform(0.1, 0.9)))
+        types.append({
+            "kind": 0.0, "n": rng.uniform(1.2, 2.0), "cab": rng.uniform(30.0, 70.0),
+            "car_ratio": rng.uniform(0.15, 0.3), "cbrown": rng.uniform(0.4, 1.2) if senescent
+            else rng.uniform(0.0, 0.15), "cw": rng.uniform(0.006, 0.03),
+            "cm": rng.uniform(0.003, 0.01), "ant": rng.uniform(0.0, 3.0),
+            "lidfa": rng.uniform(35.0, 70.0), "hspot": rng.uniform(0.02, 0.3),
+            "rsoil": rng.uniform(0.6, 1.3), "psoil": rng.uniform(0.1, 0.9)})
     # grassland / meadow
-    types.append(dict(kind=1.0, n=rng.uniform(1.4, 1.8), cab=rng.uniform(25.0, 45.0),
-                      car_ratio=0.22, cbrown=rng.uniform(0.1, 0.5), cw=rng.uniform(0.008, 0.015),
-                      cm=rng.uniform(0.004, 0.008), ant=1.0, lidfa=rng.uniform(55.0, 70.0),
-                      hspot=0.05, rsoil=rng.uniform(0.7, 1.1), psoil=rng.uniform(0.3, 0.8)))
+    types.append({"kind": 1.0, "n": rng.uniform(1.4, 1.8), "cab": rng.uniform(25.0, 45.0),
+                      "car_ratio": 0.22, "cbrown": rng.uniform(0.1, 0.5), "cw": rng.uniform(0.008, 0.015),
+                      "cm": rng.uniform(0.004, 0.008), "ant": 1.0, "lidfa": rng.uniform(55.0, 70.0),
+                      "hspot": 0.05, "rsoil": rng.uniform(0.7, 1.1), "psoil": rng.uniform(0.3, 0.8)})
     # broadleaf and needleleaf-like forest (dense, erectophile/planophile)
-    types.append(dict(kind=2.0, n=rng.uniform(1.6, 2.0), cab=rng.uniform(40.0, 60.0),
-                      car_ratio=0.25, cbrown=0.05, cw=rng.uniform(0.01, 0.02),
-                      cm=rng.uniform(0.006, 0.012), ant=2.0, lidfa=rng.uniform(40.0, 55.0),
-                      hspot=rng.uniform(0.2, 0.5), rsoil=0.5, psoil=0.3))
-    types.append(dict(kind=3.0, n=rng.uniform(2.0, 2.6), cab=rng.uniform(35.0, 55.0),
-                      car_ratio=0.25, cbrown=0.1, cw=rng.uniform(0.015, 0.03),
-                      cm=rng.uniform(0.01, 0.02), ant=2.0, lidfa=rng.uniform(60.0, 75.0),
-                      hspot=rng.uniform(0.3, 0.6), rsoil=0.4, psoil=0.2))
+    types.append({"kind": 2.0, "n": rng.uniform(1.6, 2.0), "cab": rng.uniform(40.0, 60.0),
+                      "car_ratio": 0.25, "cbrown": 0.05, "cw": rng.uniform(0.01, 0.02),
+                      "cm": rng.uniform(0.006, 0.012), "ant": 2.0, "lidfa": rng.uniform(40.0, 55.0),
+                      "hspot": rng.uniform(0.2, 0.5), "rsoil": 0.5, "psoil": 0.3})
+    types.append({"kind": 3.0, "n": rng.uniform(2.0, 2.6), "cab": rng.uniform(35.0, 55.0),
+                      "car_ratio": 0.25, "cbrown": 0.1, "cw": rng.uniform(0.015, 0.03),
+                      "cm": rng.uniform(0.01, 0.02), "ant": 2.0, "lidfa": rng.uniform(60.0, 75.0),
+                      "hspot": rng.uniform(0.3, 0.6), "rsoil": 0.4, "psoil": 0.2})
     return types
 
 

@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import xarray as xr
 
-from specrecon.cube import make_cube, make_rgb
+from specrecon.cube import make_cube
 from specrecon.datasets._spectra_library import (
     CAB_LEVELS,
     LAI_LEVELS,
@@ -53,17 +53,17 @@ from specrecon.datasets._spectra_library import (
 from specrecon.errors import ChunkingError, ConfigError, SpatialDimensionError, format_message
 
 __all__ = [
-    "Scene",
-    "LAND_COVER_CLASSES",
-    "REAL_ILLUMINANTS",
     "DEFAULT_NATURAL_SIMULATE",
     "DEFAULT_SATELLITE_SIMULATE",
-    "natural_scene",
-    "satellite_scene",
-    "satellite_land_cover",
-    "natural_library",
+    "LAND_COVER_CLASSES",
+    "REAL_ILLUMINANTS",
+    "Scene",
     "natural_dataset",
+    "natural_library",
+    "natural_scene",
     "satellite_dataset",
+    "satellite_land_cover",
+    "satellite_scene",
     "scene_seeds",
 ]
 
@@ -320,6 +320,17 @@ def natural_library() -> SpectralLibrary:
     return measured_reflectances(tuple(bs.wavelengths.tolist()), tuple(bs.fwhm.tolist()))
 
 
+def _ellipse(yy: np.ndarray, xx: np.ndarray, cy: float, cx: float, a: float, b: float,
+             th: float, soft: float) -> tuple[np.ndarray, np.ndarray]:
+    """Soft-edged ellipse: coverage alpha in [0, 1] and normalised radius rho."""
+    du, dv = xx - cx, yy - cy
+    u = du * np.cos(th) + dv * np.sin(th)
+    v = -du * np.sin(th) + dv * np.cos(th)
+    rho = np.sqrt((u / a) ** 2 + (v / b) ** 2)
+    alpha = _smoothstep(0.0, 1.0, (1.0 - rho) * min(a, b) / soft)
+    return alpha, rho
+
+
 def _natural_data(height: int, width: int, seed: int, lib: np.ndarray,
                   illum: np.ndarray) -> np.ndarray:
     """Radiance-like ``(bands, height, width)`` float32 of one natural scene."""
@@ -328,7 +339,6 @@ def _natural_data(height: int, width: int, seed: int, lib: np.ndarray,
     yy = (np.arange(height, dtype=np.float64) + 0.5)[:, None]
     xx = (np.arange(width, dtype=np.float64) + 0.5)[None, :]
     size = float(max(height, width))
-    npix = height * width
 
     # --- background regions: Voronoi sites with soft, blended borders
     n_reg = int(rng.integers(10, 36))
@@ -375,17 +385,9 @@ def _natural_data(height: int, width: int, seed: int, lib: np.ndarray,
         mat = int(rng.integers(0, n_lib))
         bulge = rng.uniform(0.1, 0.6)
 
-        def _ellipse(oy: float, ox: float) -> tuple[np.ndarray, np.ndarray]:
-            du, dv = xx - ox, yy - oy
-            u = du * np.cos(th) + dv * np.sin(th)
-            v = -du * np.sin(th) + dv * np.cos(th)
-            rho = np.sqrt((u / a) ** 2 + (v / b) ** 2)
-            alpha = _smoothstep(0.0, 1.0, (1.0 - rho) * min(a, b) / soft)
-            return alpha, rho
-
-        shadow, _ = _ellipse(cy + sdy, cx + sdx)
+        shadow, _ = _ellipse(yy, xx, cy + sdy, cx + sdx, a, b, th, soft)
         shade *= 1.0 - 0.45 * shadow
-        alpha, rho = _ellipse(cy, cx)
+        alpha, rho = _ellipse(yy, xx, cy, cx, a, b, th, soft)
         shade = shade * (1.0 - alpha) + alpha * (1.0 - bulge * np.minimum(rho, 1.0) ** 2)
         af = alpha.astype(np.float32).ravel()[:, None]
         refl *= 1.0 - af

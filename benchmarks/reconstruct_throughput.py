@@ -37,6 +37,7 @@ def main() -> None:
     a = p.parse_args()
 
     import rioxarray
+
     import specrecon
     from specrecon.cube import make_rgb
     from specrecon.models import ModelCard, create_model, save_model

@@ -19,7 +19,6 @@ import json
 import platform
 import subprocess
 import sys
-import tempfile
 
 CHILD = r"""
 import json, resource, sys, tempfile, time

@@ -52,8 +52,14 @@ from specrecon.errors import (
     format_message,
 )
 
-__all__ = ["reconstruct", "select_rgb_variable", "input_scaling", "detect_dims",
-           "DEFAULT_TILE_SIZE", "FLOAT_RANGE"]
+__all__ = [
+    "DEFAULT_TILE_SIZE",
+    "FLOAT_RANGE",
+    "detect_dims",
+    "input_scaling",
+    "reconstruct",
+    "select_rgb_variable",
+]
 
 #: Tile size when neither the call nor the model card gives one.
 DEFAULT_TILE_SIZE = 128

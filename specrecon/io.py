@@ -41,6 +41,7 @@ Examples
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import math
 import os
 import re
@@ -54,7 +55,7 @@ import xarray as xr
 
 from specrecon.errors import ChunkingError, DatasetFormatError, format_message
 
-__all__ = ["to_zarr", "to_netcdf", "open_cube", "compute_with_progress", "WRITE_PLAN_ATTR"]
+__all__ = ["WRITE_PLAN_ATTR", "compute_with_progress", "open_cube", "to_netcdf", "to_zarr"]
 
 WRITE_PLAN_ATTR = "specrecon_write"
 _SPATIAL_PAIRS = (("y", "x"), ("latitude", "longitude"), ("lat", "lon"), ("rows", "cols"),
@@ -92,7 +93,7 @@ def _prepare(obj: xr.DataArray | xr.Dataset, action: str) -> tuple[xr.Dataset, s
     if isinstance(obj, xr.DataArray):
         ds = obj.to_dataset(name=obj.name if obj.name is not None else "reflectance",
                             promote_attrs=False)
-        ds[list(ds.data_vars)[0]].encoding.update(obj.encoding)
+        ds[next(iter(ds.data_vars))].encoding.update(obj.encoding)
     elif isinstance(obj, xr.Dataset):
         ds = obj.copy()
     else:
@@ -249,7 +250,7 @@ def _write_plan(path: str | os.PathLike, plan: Mapping[str, Any]) -> None:
 
 def _steps(edges: list[int], rows_per_step: int) -> list[tuple[int, int]]:
     idx = list(range(0, len(edges) - 1, rows_per_step)) + [len(edges) - 1]
-    return [(edges[a], edges[b]) for a, b in zip(idx[:-1], idx[1:])]
+    return [(edges[a], edges[b]) for a, b in itertools.pairwise(idx)]
 
 
 def to_zarr(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike, *, mode: str = "w-",

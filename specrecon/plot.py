@@ -16,7 +16,7 @@ import xarray as xr
 
 from specrecon.errors import CoordinateError, SpatialDimensionError, format_message
 
-__all__ = ["plot_spectra", "plot_bands"]
+__all__ = ["plot_bands", "plot_spectra"]
 
 
 def _spatial(cube: xr.DataArray) -> tuple[str, str]:

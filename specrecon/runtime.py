@@ -41,25 +41,22 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from specrecon.errors import ConfigError, DeviceError, ModelMismatchError, format_message
 
-if TYPE_CHECKING:  # pragma: no cover
-    import torch
-
 __all__ = [
+    "DTYPES",
     "ModelSpec",
-    "model_spec",
-    "get_model",
-    "predict",
-    "resolve_device",
+    "PreloadModel",
     "available_devices",
     "clear_cache",
-    "PreloadModel",
-    "DTYPES",
+    "get_model",
+    "model_spec",
+    "predict",
+    "resolve_device",
 ]
 
 DTYPES = ("float32", "float16", "bfloat16")

@@ -47,6 +47,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -58,11 +59,11 @@ from specrecon.errors import ConfigError, format_message
 __all__ = [
     "AxisGrid",
     "TileGrid",
-    "ramp",
+    "blend_region",
+    "chunk_bounds",
     "halo_depth",
     "merge_small_chunks",
-    "chunk_bounds",
-    "blend_region",
+    "ramp",
 ]
 
 
@@ -265,7 +266,7 @@ def halo_depth(grid: AxisGrid, chunks: Sequence[int]) -> int:
     """
     edges = chunk_bounds(chunks)
     depth = 0
-    for a, b in zip(edges[:-1], edges[1:]):
+    for a, b in itertools.pairwise(edges):
         r0, r1 = grid.region_for(int(a), int(b))
         depth = max(depth, int(a) - r0, r1 - int(b))
     return depth

@@ -8,15 +8,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-import xarray as xr  # noqa: E402
+import numpy as np
+import pytest
+import torch
+import xarray as xr
 
-import specrecon  # noqa: E402,F401
-from specrecon.cube import make_rgb  # noqa: E402
-from specrecon.inference import reconstruct  # noqa: E402
-from specrecon.io import open_cube  # noqa: E402
+import specrecon  # noqa: F401
+from specrecon.cube import make_rgb
+from specrecon.inference import reconstruct
+from specrecon.io import open_cube
 
 WL = np.arange(400, 701, 10.0)
 

@@ -27,7 +27,7 @@ def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _rgb() -> "xr.DataArray":  # noqa: F821
+def _rgb() -> xr.DataArray:  # noqa: F821
     data = np.random.default_rng(5).random((3, 64, 96), dtype="float32")
     return make_rgb(data).chunk({"y": 32, "x": 48})
 

@@ -6,17 +6,17 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
-from specrecon.cube import make_cube  # noqa: E402
-from specrecon.errors import CoordinateError, SpatialDimensionError  # noqa: E402
-from specrecon.plot import plot_bands, plot_spectra  # noqa: E402
+from specrecon.cube import make_cube
+from specrecon.errors import CoordinateError, SpatialDimensionError
+from specrecon.plot import plot_bands, plot_spectra
 
 WL = np.arange(400, 701, 10.0)
 
 
-def _cube() -> "xr.DataArray":  # noqa: F821
+def _cube() -> xr.DataArray:  # noqa: F821
     data = np.random.default_rng(0).random((31, 6, 8)).astype("float32")
     return make_cube(data, WL, y=np.arange(6) * 10.0 + 5, x=np.arange(8) * 10.0 + 5)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -80,8 +82,8 @@ def _blend_chunked(img: np.ndarray, grid: TileGrid, cy: tuple, cx: tuple) -> np.
     ny, nx = img.shape[1:]
     res = np.empty((6, ny, nx), "float32")
     ey, ex = chunk_bounds(cy), chunk_bounds(cx)
-    for y0, y1 in zip(ey[:-1], ey[1:]):
-        for x0, x1 in zip(ex[:-1], ex[1:]):
+    for y0, y1 in itertools.pairwise(ey):
+        for x0, x1 in itertools.pairwise(ex):
             ry0, ry1, rx0, rx1 = grid.halo(int(y0), int(y1), int(x0), int(x1))
             res[:, y0:y1, x0:x1] = blend_region(img[:, ry0:ry1, rx0:rx1], (ry0, rx0),
                                                 (int(y0), int(y1), int(x0), int(x1)), grid,

@@ -89,6 +89,8 @@ class StageConfig:
         Training loss; the defaults follow the paper per stage.
     huber_delta : float
         Transition point of the Huber loss (reflectance units).
+    mrae_eps : float
+        Denominator guard of the MRAE loss, ``|pred - t| / (|t| + mrae_eps)``.
 
     Examples
     --------
@@ -109,6 +111,7 @@ class StageConfig:
     grad_clip: float | None = None
     loss: str = "mse"
     huber_delta: float = 0.1
+    mrae_eps: float = 1e-3
 
     def validate(self, where: str) -> None:
         """Check value ranges; raise :class:`ConfigError` naming ``where``."""
@@ -150,15 +153,17 @@ class DataConfig:
     size : int
         Side of the synthetic scenes in pixels.
     seed : int
-        Seed of the training scenes.
-    val_seed : int or None
-        Seed of the validation scenes (default ``seed + 10000``: disjoint scenes).
+        Data-set seed of the synthetic scenes; the ``split`` and ``val_split``
+        scenes have disjoint scene seeds
+        (:func:`specrecon.datasets.synthetic.scene_seeds`).
     sensor : str or None
-        Camera whose response simulates the training RGB on the fly
-        (see ``simulate``); ``None`` uses the dataset's RGB as given.
+        Camera whose response renders the RGB of synthetic scenes (whole-scene
+        simulation) and of cube-only datasets (HySpecNet-11k); ``None`` = the
+        generator's default / the dataset's own RGB.
     simulate : bool
-        Re-simulate RGB from every training patch with ``sensor`` (a fresh noise
-        draw per patch: camera-noise augmentation).
+        Re-simulate RGB from every training *patch* with ``sensor`` instead of
+        using the scene's RGB. Note that auto-exposure then sees the patch only,
+        unlike whole-image inference; needed for cube-only datasets.
     augment : bool
         Random rot90/flip of training patches.
     patches_per_item : int
@@ -168,8 +173,8 @@ class DataConfig:
 
     Examples
     --------
-    >>> DataConfig(kind="synthetic-satellite").resolved_val_seed()
-    10000
+    >>> DataConfig(kind="synthetic-satellite").val_split
+    'validation'
     """
 
     kind: str = "synthetic-natural"
@@ -178,17 +183,12 @@ class DataConfig:
     n_val: int = 4
     size: int = 128
     seed: int = 0
-    val_seed: int | None = None
     sensor: str | None = None
     simulate: bool = False
     augment: bool = True
     patches_per_item: int = 8
     split: str = "train"
-    val_split: str = "val"
-
-    def resolved_val_seed(self) -> int:
-        """Seed of the validation scenes."""
-        return self.seed + 10_000 if self.val_seed is None else int(self.val_seed)
+    val_split: str = "validation"
 
     def validate(self) -> None:
         """Check the kind, and that real datasets name a root."""
@@ -237,6 +237,10 @@ class TrainConfig:
         Record the training loss every this many steps.
     val_max_scenes : int or None
         Validate on at most this many scenes (``None`` = all).
+    val_mrae_eps : float or None
+        ``None``: validation MRAE as defined by NTIRE (exact zeros left out); a
+        number: denominators ``|truth| + val_mrae_eps`` (for data with near-zero
+        reflectance, e.g. water in the SWIR, where the plain ratio explodes).
     progress : bool
         Show a tqdm progress bar.
     license : str
@@ -268,6 +272,7 @@ class TrainConfig:
     checkpoint_every: int = 100
     log_every: int = 10
     val_max_scenes: int | None = None
+    val_mrae_eps: float | None = None
     progress: bool = True
     license: str = "MIT"
     notes: str = ""

@@ -43,6 +43,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from specrecon.errors import ConfigError, EmptyInputError, format_message
+from specrecon.training.config import DATA_KINDS
 
 __all__ = [
     "BatchSource",
@@ -51,6 +52,7 @@ __all__ = [
     "as_pairs",
     "batch_source",
     "load_data",
+    "open_split",
     "split_pair",
 ]
 
@@ -305,8 +307,9 @@ def load_data(data: Any) -> tuple[Sequence[Any], Sequence[Any]]:
     Parameters
     ----------
     data : DataConfig
-        ``synthetic-natural`` / ``synthetic-satellite`` generate ``n_train`` scenes
-        with ``seed`` and ``n_val`` held-out scenes with ``val_seed``;
+        ``synthetic-natural`` / ``synthetic-satellite`` generate ``n_train`` scenes of
+        the ``split`` and ``n_val`` held-out scenes of the ``val_split`` (disjoint
+        scene seeds);
         ``arad1k`` / ``hyspecnet`` open ``root`` (``split`` / ``val_split``,
         capped at ``n_train`` / ``n_val`` items when those are > 0).
 
@@ -321,28 +324,75 @@ def load_data(data: Any) -> tuple[Sequence[Any], Sequence[Any]]:
     """
     kind = data.kind
     if kind.startswith("synthetic-"):
+        return (open_split(kind, data.split, n=data.n_train, size=data.size, seed=data.seed,
+                           sensor=data.sensor),
+                open_split(kind, data.val_split, n=data.n_val, size=data.size, seed=data.seed,
+                           sensor=data.sensor) if data.n_val else [])
+    if kind in ("arad1k", "hyspecnet"):
+        return (open_split(kind, data.split, root=data.root, n=data.n_train),
+                open_split(kind, data.val_split, root=data.root, n=data.n_val))
+    raise ConfigError(format_message(f"data.kind among {DATA_KINDS}", repr(kind),
+                                     "fix the data section"))
+
+
+_SPLIT_NAMES: dict[str, dict[str, str]] = {
+    "synthetic": {"train": "train", "val": "validation", "valid": "validation",
+                  "validation": "validation", "test": "test"},
+    "arad1k": {"train": "train", "val": "valid", "valid": "valid", "validation": "valid",
+               "test": "test"},
+    "hyspecnet": {"train": "train", "val": "val", "valid": "val", "validation": "val",
+                  "test": "test"},
+}
+
+
+def open_split(kind: str, split: str, *, root: str | None = None, n: int = 0, size: int = 128,
+               seed: int = 0, sensor: str | None = None) -> Sequence[Any]:
+    """One split of a data source, with split names normalised across data sets.
+
+    Parameters
+    ----------
+    kind : str
+        ``"synthetic-natural"``, ``"synthetic-satellite"``, ``"arad1k"`` or ``"hyspecnet"``.
+    split : str
+        ``"train"``, ``"val"`` / ``"valid"`` / ``"validation"`` or ``"test"``.
+    root : str, optional
+        Dataset folder (real data sets).
+    n, size, seed, sensor
+        Synthetic scenes: how many, their side, the data-set seed, the RGB sensor.
+        Real data sets: ``n > 0`` keeps the first ``n`` items.
+
+    Returns
+    -------
+    sequence of Scenes / pairs / cubes
+
+    Examples
+    --------
+    >>> len(open_split("synthetic-natural", "val", n=1, size=16))
+    1
+    """
+    family = "synthetic" if kind.startswith("synthetic-") else kind
+    names = _SPLIT_NAMES.get(family)
+    if names is None or split not in names:
+        raise ConfigError(format_message(
+            f"a data kind among {DATA_KINDS} and a split among {sorted(_SPLIT_NAMES['synthetic'])}",
+            f"kind={kind!r}, split={split!r}", "fix the data source or split"))
+    name = names[split]
+    if family == "synthetic":
         from specrecon.datasets import synthetic
 
         make = synthetic.natural_dataset if kind == "synthetic-natural" else synthetic.satellite_dataset
-        kw: dict[str, Any] = {}
-        if data.sensor:
-            kw["sensor"] = data.sensor
-        train = make(data.n_train, data.size, seed=data.seed, **kw)
-        val = make(data.n_val, data.size, seed=data.resolved_val_seed(), **kw) if data.n_val else []
-        return train, val
-    if kind == "arad1k":
+        kw: dict[str, Any] = {"sensor": sensor} if sensor else {}
+        return make(n, size, seed=seed, split=name, **kw)
+    if not root:
+        raise ConfigError(format_message(f"a dataset root for {kind}", "none",
+                                         f"pass {kind}:ROOT (CLI) or data.root (config)"))
+    if family == "arad1k":
         from specrecon.datasets import ARAD1K
 
-        train = ARAD1K(data.root, split=data.split)
-        val = ARAD1K(data.root, split=data.val_split)
-    elif kind == "hyspecnet":
-        from specrecon.datasets import HySpecNet11k
+        return _Head(ARAD1K(root, split=name), n)
+    from specrecon.datasets import HySpecNet11k
 
-        train = HySpecNet11k(data.root, split=data.split)
-        val = HySpecNet11k(data.root, split=data.val_split)
-    else:  # pragma: no cover - DataConfig.validate() guards this
-        raise ConfigError(format_message("a known data.kind", repr(kind), "see DataConfig"))
-    return _Head(train, data.n_train), _Head(val, data.n_val)
+    return _Head(HySpecNet11k(root, split=name), n)
 
 
 def to_tensor(arr: Any) -> torch.Tensor:

@@ -151,7 +151,8 @@ def write_loss_plot(history: Sequence[dict[str, Any]], path: str | Path) -> Path
     stages = list(dict.fromkeys(r["stage"] for r in train))
     for s in stages:
         rs = [r for r in train if r["stage"] == s]
-        axes[0].plot([r["global_step"] for r in rs], [r["loss"] for r in rs], label=f"{s} loss")
+        axes[0].plot([r["global_step"] for r in rs], [r["loss"] for r in rs], marker=".",
+                     label=f"{s} loss")
         vs = [r for r in val if r["stage"] == s]
         if vs:
             axes[1].plot([r["global_step"] for r in vs], [r["metrics"]["mrae"] for r in vs],

@@ -156,7 +156,8 @@ def validation_tensors(val: Any, sensor: str | None = None,
 
 def evaluate_model(model: nn.Module, scenes: Sequence[tuple[torch.Tensor, torch.Tensor]], *,
                    target: str = "model", crop: int | None = None,
-                   clip: tuple[float, float] | None = None) -> dict[str, float]:
+                   clip: tuple[float, float] | None = None,
+                   mrae_eps: float | None = None) -> dict[str, float]:
     """Mean MRAE / RMSE / PSNR / SAM over scenes, whole-image inference.
 
     Parameters
@@ -172,11 +173,13 @@ def evaluate_model(model: nn.Module, scenes: Sequence[tuple[torch.Tensor, torch.
         Border cut before scoring (128 = NTIRE protocol).
     clip : (float, float), optional
         Clip predictions to this range first (``(0, 1)`` as in the MST++ evaluation).
+    mrae_eps : float, optional
+        MRAE denominators ``|truth| + mrae_eps`` instead of leaving exact zeros out.
 
     Returns
     -------
     dict
-        Metric name -> mean over scenes. MRAE leaves zero-reflectance entries out.
+        Metric name -> mean over scenes.
 
     Examples
     --------
@@ -205,7 +208,9 @@ def evaluate_model(model: nn.Module, scenes: Sequence[tuple[torch.Tensor, torch.
             pred = pred.float()
             if clip is not None:
                 pred = pred.clamp(*clip)
-            res = evaluate(pred, cube, crop=crop, zero_gt="ignore")
+            zkw: dict[str, Any] = ({"zero_gt": "ignore"} if mrae_eps is None
+                                   else {"zero_gt": "epsilon", "eps": mrae_eps})
+            res = evaluate(pred, cube, crop=crop, **zkw)
             if target == "student":
                 lat = (model.forward_latent(rgb).float() - model.encode(cube).float()).abs().mean()
                 res["latent_mae"] = float(lat)
@@ -219,7 +224,7 @@ def _validator(model: nn.Module, val: Any, config: TrainConfig, target: str) -> 
     if val is None or len(val) == 0:
         return None
     scenes = validation_tensors(val, config.data.sensor, config.val_max_scenes)
-    return lambda: evaluate_model(model, scenes, target=target)
+    return lambda: evaluate_model(model, scenes, target=target, mrae_eps=config.val_mrae_eps)
 
 
 def _source(data: Any, name: str, config: TrainConfig) -> Any:
@@ -244,7 +249,7 @@ def _cube_of(batch: Any) -> torch.Tensor:
 def _teacher_spec(model: nn.Module, data: Any, val: Any, config: TrainConfig) -> StageSpec:
     teacher = _teacher_of(model)
     cfg = config.teacher
-    lossf = loss_function(cfg.loss, cfg.huber_delta)
+    lossf = loss_function(cfg.loss, cfg.huber_delta, cfg.mrae_eps)
     t_ids = {id(p) for p in teacher.parameters()}
 
     def loss(batch: Any) -> torch.Tensor:
@@ -261,7 +266,7 @@ def _teacher_spec(model: nn.Module, data: Any, val: Any, config: TrainConfig) ->
 def _student_spec(model: nn.Module, data: Any, val: Any, config: TrainConfig) -> StageSpec:
     _require_hydra(model, "stage 2 (student)")
     cfg = config.student
-    lossf = loss_function(cfg.loss, cfg.huber_delta)
+    lossf = loss_function(cfg.loss, cfg.huber_delta, cfg.mrae_eps)
     teacher = model.teacher
 
     def loss(batch: Any) -> torch.Tensor:
@@ -281,7 +286,7 @@ def _end_to_end_spec(name: str, model: nn.Module, data: Any, val: Any,
                      config: TrainConfig) -> StageSpec:
     _require_hydra(model, f"stage {name!r}")
     cfg = config.stage(name)
-    lossf = loss_function(cfg.loss, cfg.huber_delta)
+    lossf = loss_function(cfg.loss, cfg.huber_delta, cfg.mrae_eps)
     dec = decoder_parameters(model.teacher)
     dec_ids = {id(p) for p in dec}
     enc = [p for p in model.teacher.parameters() if id(p) not in dec_ids]
@@ -298,7 +303,7 @@ def _end_to_end_spec(name: str, model: nn.Module, data: Any, val: Any,
 
 def _baseline_spec(model: nn.Module, data: Any, val: Any, config: TrainConfig) -> StageSpec:
     cfg = config.baseline
-    lossf = loss_function(cfg.loss, cfg.huber_delta)
+    lossf = loss_function(cfg.loss, cfg.huber_delta, cfg.mrae_eps)
 
     def loss(batch: Any) -> torch.Tensor:
         rgb, cube = batch

@@ -219,7 +219,9 @@ class TrainConfig:
         ``("direct",)`` the "student only" ablation (student + decoder end to end
         from scratch); ``("baseline",)`` trains a non-HYDRA model (MST++).
     teacher, student, refine, direct, baseline : StageConfig
-        Per-stage settings (defaults: Huber / MAE / MSE / MSE / MRAE losses).
+        Per-stage settings (defaults: Huber / MAE / MSE / MSE / MRAE losses). The
+        teacher is cheap per step and needs many steps (1000 at lr 5e-3 reach ~35 dB
+        auto-encoding PSNR on the synthetic natural scenes; 100 steps stall near 21 dB).
     data : DataConfig
         The data.
     seed : int
@@ -259,7 +261,8 @@ class TrainConfig:
     model: str = "hydra-small-31"
     model_overrides: dict[str, Any] = field(default_factory=dict)
     stages: tuple[str, ...] = HYDRA_STAGES
-    teacher: StageConfig = _stage(steps=300, lr=2e-3, batch_size=8, patch_size=32, loss="huber")
+    teacher: StageConfig = _stage(steps=1000, lr=5e-3, warmup_steps=50, batch_size=16,
+                                  patch_size=16, loss="huber", huber_delta=0.01)
     student: StageConfig = _stage(steps=300, lr=1e-3, batch_size=8, patch_size=64, loss="mae")
     refine: StageConfig = _stage(steps=200, lr=2e-4, batch_size=8, patch_size=64, loss="mse")
     direct: StageConfig = _stage(steps=500, lr=1e-3, batch_size=8, patch_size=64, loss="mse")

@@ -34,6 +34,7 @@ from specrecon.errors import UnknownSensorError, format_message
 
 __all__ = [
     "REAL_ILLUMINANTS",
+    "DAYLIGHT_ILLUMINANTS",
     "SpectralLibrary",
     "band_average",
     "illuminant_spectrum",
@@ -50,6 +51,10 @@ REAL_ILLUMINANTS: tuple[str, ...] = (
     "FL2", "FL7", "FL11", "FL3.8", "FL3.15",
     "LED-B1", "LED-B3", "LED-B5", "LED-BH1", "LED-V1",
 )
+
+#: CIE daylight illuminants: the outdoor-light subset of :data:`REAL_ILLUMINANTS`,
+#: closest to ARAD-1K's mostly outdoor scenes (the shipped natural model trains on these).
+DAYLIGHT_ILLUMINANTS: tuple[str, ...] = ("D50", "D55", "D65", "D75")
 
 # The measured reflectance sets taken from colour-science: (label prefix, loader key).
 _MEASURED_SETS: tuple[tuple[str, str], ...] = (

@@ -44,6 +44,7 @@ from specrecon.cube import make_cube
 from specrecon.datasets._spectra_library import (
     CAB_LEVELS,
     LAI_LEVELS,
+    DAYLIGHT_ILLUMINANTS,
     REAL_ILLUMINANTS,
     SpectralLibrary,
     illuminant_spectrum,
@@ -56,6 +57,7 @@ __all__ = [
     "DEFAULT_NATURAL_SIMULATE",
     "DEFAULT_SATELLITE_SIMULATE",
     "LAND_COVER_CLASSES",
+    "DAYLIGHT_ILLUMINANTS",
     "REAL_ILLUMINANTS",
     "Scene",
     "natural_dataset",
@@ -406,7 +408,8 @@ def _natural_data(height: int, width: int, seed: int, lib: np.ndarray,
 
 
 def natural_scene(height: int = 256, width: int = 256, *, seed: int = 0,
-                  sensor: str = "nikon_d5100", illuminant: str | None = "D65",
+                  sensor: str = "nikon_d5100",
+                  illuminant: str | Sequence[str] | None = "D65",
                   simulate: Mapping[str, Any] | None = None) -> Scene:
     """A synthetic close-range scene: measured reflectances x a CIE illuminant, 31 bands.
 
@@ -429,9 +432,11 @@ def natural_scene(height: int = 256, width: int = 256, *, seed: int = 0,
         Everything (layout, materials, illuminant when random) follows from it.
     sensor : str
         Camera for the RGB image (:func:`specrecon.spectral.get_sensor` name).
-    illuminant : str or None
+    illuminant : str, sequence of str or None
         ``colour.SDS_ILLUMINANTS`` key (``"D65"``, ``"A"``, ``"FL11"``,
-        ``"LED-B3"``, ...), or None for a random one of :data:`REAL_ILLUMINANTS`.
+        ``"LED-B3"``, ...); a sequence of keys to draw one from by ``seed`` (e.g.
+        :data:`DAYLIGHT_ILLUMINANTS`); or None for a random one of
+        :data:`REAL_ILLUMINANTS`.
     simulate : mapping, optional
         Keywords for :func:`specrecon.spectral.simulate_rgb`; None uses
         :data:`DEFAULT_NATURAL_SIMULATE`.
@@ -456,9 +461,13 @@ def natural_scene(height: int = 256, width: int = 256, *, seed: int = 0,
     height, width = _check_size(height, width)
     bs = get_bandset("arad31")
     lib = natural_library()
-    if illuminant is None:
+    if illuminant is None or not isinstance(illuminant, str):
+        choices = REAL_ILLUMINANTS if illuminant is None else tuple(illuminant)
+        if not choices:
+            raise ConfigError(format_message("at least one illuminant name", "an empty sequence",
+                                             "pass e.g. DAYLIGHT_ILLUMINANTS or None"))
         rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x111]))
-        illuminant = str(REAL_ILLUMINANTS[int(rng.integers(len(REAL_ILLUMINANTS)))])
+        illuminant = str(choices[int(rng.integers(len(choices)))])
     illum = illuminant_spectrum(illuminant, tuple(bs.wavelengths.tolist()), tuple(bs.fwhm.tolist()))
     data = _natural_data(height, width, seed, lib.values, illum)
     attrs = {
@@ -921,7 +930,7 @@ def _hw(size: int | tuple[int, int]) -> tuple[int, int]:
 
 def natural_dataset(n: int, size: int | tuple[int, int] = 128, *, seed: int = 0,
                     split: str = "train", sensor: str = "nikon_d5100",
-                    illuminant: str | None = None,
+                    illuminant: str | Sequence[str] | None = None,
                     simulate: Mapping[str, Any] | None = None) -> list[Scene]:
     """``n`` independent :func:`natural_scene` s for training or validation.
 
@@ -937,8 +946,9 @@ def natural_dataset(n: int, size: int | tuple[int, int] = 128, *, seed: int = 0,
         Splits use disjoint scene seeds.
     sensor, simulate
         As in :func:`natural_scene`.
-    illuminant : str or None
-        None (default): a random real illuminant per scene.
+    illuminant : str, sequence of str or None
+        None (default): a random real illuminant per scene; a sequence: a random
+        one of those per scene (e.g. :data:`DAYLIGHT_ILLUMINANTS`); a str: that one.
 
     Returns
     -------

@@ -160,6 +160,10 @@ class DataConfig:
         Camera whose response renders the RGB of synthetic scenes (whole-scene
         simulation) and of cube-only datasets (HySpecNet-11k); ``None`` = the
         generator's default / the dataset's own RGB.
+    illuminant : str, list of str or None
+        Illuminant(s) of ``synthetic-natural`` scenes: one name, a list to draw from
+        per scene (e.g. ``[D50, D55, D65, D75]``), or None for any real illuminant
+        (see :func:`specrecon.datasets.synthetic.natural_scene`).
     simulate : bool
         Re-simulate RGB from every training *patch* with ``sensor`` instead of
         using the scene's RGB. Note that auto-exposure then sees the patch only,
@@ -184,6 +188,7 @@ class DataConfig:
     size: int = 128
     seed: int = 0
     sensor: str | None = None
+    illuminant: str | list[str] | None = None
     simulate: bool = False
     augment: bool = True
     patches_per_item: int = 8

@@ -325,9 +325,9 @@ def load_data(data: Any) -> tuple[Sequence[Any], Sequence[Any]]:
     kind = data.kind
     if kind.startswith("synthetic-"):
         return (open_split(kind, data.split, n=data.n_train, size=data.size, seed=data.seed,
-                           sensor=data.sensor),
+                           sensor=data.sensor, illuminant=data.illuminant),
                 open_split(kind, data.val_split, n=data.n_val, size=data.size, seed=data.seed,
-                           sensor=data.sensor) if data.n_val else [])
+                           sensor=data.sensor, illuminant=data.illuminant) if data.n_val else [])
     if kind in ("arad1k", "hyspecnet"):
         return (open_split(kind, data.split, root=data.root, n=data.n_train),
                 open_split(kind, data.val_split, root=data.root, n=data.n_val))
@@ -346,7 +346,8 @@ _SPLIT_NAMES: dict[str, dict[str, str]] = {
 
 
 def open_split(kind: str, split: str, *, root: str | None = None, n: int = 0, size: int = 128,
-               seed: int = 0, sensor: str | None = None) -> Sequence[Any]:
+               seed: int = 0, sensor: str | None = None,
+               illuminant: str | Sequence[str] | None = None) -> Sequence[Any]:
     """One split of a data source, with split names normalised across data sets.
 
     Parameters
@@ -357,8 +358,9 @@ def open_split(kind: str, split: str, *, root: str | None = None, n: int = 0, si
         ``"train"``, ``"val"`` / ``"valid"`` / ``"validation"`` or ``"test"``.
     root : str, optional
         Dataset folder (real data sets).
-    n, size, seed, sensor
-        Synthetic scenes: how many, their side, the data-set seed, the RGB sensor.
+    n, size, seed, sensor, illuminant
+        Synthetic scenes: how many, their side, the data-set seed, the RGB sensor,
+        the illuminant(s) of natural scenes.
         Real data sets: ``n > 0`` keeps the first ``n`` items.
 
     Returns
@@ -382,6 +384,8 @@ def open_split(kind: str, split: str, *, root: str | None = None, n: int = 0, si
 
         make = synthetic.natural_dataset if kind == "synthetic-natural" else synthetic.satellite_dataset
         kw: dict[str, Any] = {"sensor": sensor} if sensor else {}
+        if kind == "synthetic-natural" and illuminant is not None:
+            kw["illuminant"] = illuminant
         return make(n, size, seed=seed, split=name, **kw)
     if not root:
         raise ConfigError(format_message(f"a dataset root for {kind}", "none",

@@ -9,9 +9,11 @@ refine          student + teacher decoder, RGB -> cube      MSE      teacher enc
 train_direct    student + decoder from scratch ("student    MSE      teacher encoder
                 only" ablation, no teacher stages)
 train_baseline  a whole non-HYDRA model (MST++)             MRAE     nothing
-train_hydra     the ``config.stages`` in order (default three-stage; ``("teacher", "refine")``
-                is the paper's "stage 1+3" ablation, ``("direct",)`` "student only")
-==============  ==========================================================================
+train_hydra     the ``config.stages`` in order (default     per      per stage
+                three-stage; ``("teacher", "refine")`` is   stage
+                the paper's "stage 1+3" ablation,
+                ``("direct",)`` "student only")
+==============  ==========================================  =======  ==========================
 
 Every function takes the model, training data (a sequence of ``(rgb, cube)``
 pairs or Scenes, a torch ``Dataset`` or a ``DataLoader``; see

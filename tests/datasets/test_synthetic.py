@@ -233,3 +233,14 @@ def test_bad_arguments():
         syn.satellite_scene(16, 16, chunks="auto")
     with pytest.raises(ChunkingError):
         syn.satellite_scene(16, 16, chunks=(0, 4))
+
+
+def test_natural_illuminant_drawn_from_a_given_set() -> None:
+    from specrecon.datasets.synthetic import DAYLIGHT_ILLUMINANTS, natural_dataset
+
+    scenes = natural_dataset(6, 16, illuminant=DAYLIGHT_ILLUMINANTS)
+    used = {s.cube.attrs["illuminant"] for s in scenes}
+    assert used <= set(DAYLIGHT_ILLUMINANTS)
+    assert len(used) > 1  # drawn per scene, not fixed
+    again = natural_dataset(6, 16, illuminant=DAYLIGHT_ILLUMINANTS)
+    assert [s.cube.attrs["illuminant"] for s in again] == [s.cube.attrs["illuminant"] for s in scenes]

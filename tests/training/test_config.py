@@ -80,3 +80,12 @@ def test_shipped_recipes_load(path) -> None:
 def test_four_shipped_recipes_exist() -> None:
     assert {p.stem for p in CONFIGS} >= {"hydra-natural-31", "hydra-satellite-202",
                                          "mstpp-natural-31", "mstpp-satellite-202"}
+
+
+def test_data_illuminant_reaches_synthetic_scenes() -> None:
+    from specrecon.training import load_data
+    from specrecon.training.config import DataConfig
+
+    train, val = load_data(DataConfig(kind="synthetic-natural", n_train=3, n_val=1, size=16,
+                                       illuminant=["A"]))
+    assert {s.cube.attrs["illuminant"] for s in [*train, *val]} == {"A"}

@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(summary)
             ev = evaluate_models([str(path)], kind, split=cfg.data.val_split, n=cfg.data.n_val,
                                  size=cfg.data.size, seed=cfg.data.seed, device=cfg.device,
-                                 mrae_eps=cfg.val_mrae_eps)
+                                 mrae_eps=cfg.val_mrae_eps, illuminant=cfg.data.illuminant)
             tiled[name] = ev[0]
         if hydra_name in done and base_name in done:
             _reexport(done[hydra_name][0], done[hydra_name][2], done[base_name][1])

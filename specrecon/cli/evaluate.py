@@ -60,6 +60,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--mrae-eps", type=float, default=None,
                    help="MRAE denominators |truth| + EPS (default: NTIRE definition, exact "
                         "zeros left out); the satellite models report EPS=0.01")
+    p.add_argument("--illuminant", default=None,
+                   help="synthetic-natural only: illuminant name(s), comma-separated, e.g. "
+                        "D50,D55,D65,D75 (default: any real illuminant)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run)
@@ -82,7 +85,8 @@ def _parse_data(spec: str) -> tuple[str, str | None]:
 def evaluate_models(models: list[str], data: str, *, split: str = "validation",
                     n: int | None = None, size: int = 128, seed: int = 0, ntire: bool = False,
                     whole_image: bool = False, device: str = "auto",
-                    mrae_eps: float | None = None) -> list[dict[str, Any]]:
+                    mrae_eps: float | None = None,
+                    illuminant: str | list[str] | None = None) -> list[dict[str, Any]]:
     """Mean metrics of each model over the scenes of ``data``.
 
     Parameters
@@ -101,6 +105,8 @@ def evaluate_models(models: list[str], data: str, *, split: str = "validation",
         Inference device.
     mrae_eps : float, optional
         MRAE denominators ``|truth| + mrae_eps`` (default: exact zeros left out).
+    illuminant : str or list of str, optional
+        Illuminant(s) of synthetic natural scenes (default: any real illuminant).
 
     Returns
     -------
@@ -124,7 +130,8 @@ def evaluate_models(models: list[str], data: str, *, split: str = "validation",
         model = load_model(name, device="cpu")
         card = getattr(model, "card", None)
         sensor = card.input_sensor if card is not None and card.input_sensor != "unknown" else None
-        scenes = open_split(kind, split, root=root, n=count, size=size, seed=seed, sensor=sensor)
+        scenes = open_split(kind, split, root=root, n=count, size=size, seed=seed, sensor=sensor,
+                            illuminant=illuminant)
         totals: dict[str, float] = {}
         for i in range(len(scenes)):
             rgb, cube = split_pair(scenes[i])
@@ -184,6 +191,7 @@ def run(args: argparse.Namespace) -> int:
     """Handler of ``specrecon evaluate``; returns the exit status."""
     rows = evaluate_models(args.model, args.data, split=args.split, n=args.n, size=args.size,
                            seed=args.seed, ntire=args.ntire, whole_image=args.whole_image,
-                           device=args.device, mrae_eps=args.mrae_eps)
+                           device=args.device, mrae_eps=args.mrae_eps,
+                           illuminant=args.illuminant.split(",") if args.illuminant else None)
     print(json.dumps(rows, indent=2) if args.json else format_table(rows))
     return 0

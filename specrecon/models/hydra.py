@@ -60,6 +60,10 @@ class HydraConfig:
     teacher_activation : str
         Non-linearity after each teacher convolution (GELU: smooth, so smooth spectra
         decode smoothly).
+    teacher_linear_shortcut : bool
+        Linear spectrum->latent and latent->spectrum maps inside the teacher halves
+        (see :mod:`specrecon.models.teacher`, "Linear spectral shortcut"); True because
+        it lifts the teacher from below to above PCA quality at equal training steps.
     student_dim : int
         Student width ``C`` at full resolution (levels use ``C, 2C, 4C, 8C``).
     student_blocks : tuple of 4 int
@@ -85,6 +89,7 @@ class HydraConfig:
     teacher_kernel: int = 5
     teacher_se_reduction: int = 4
     teacher_activation: str = "gelu"
+    teacher_linear_shortcut: bool = True
     student_dim: int = 16
     student_blocks: tuple[int, int, int, int] = (1, 1, 2, 2)
     student_heads: tuple[int, int, int, int] = (1, 2, 4, 8)
@@ -133,7 +138,8 @@ class Hydra(ReconstructionModel):
         super().__init__(config, name)
         c = config
         self.teacher = HydraTeacher(c.bands, c.latent, c.teacher_channels, c.teacher_kernel,
-                                    c.teacher_se_reduction, c.teacher_activation)
+                                    c.teacher_se_reduction, c.teacher_activation,
+                                    c.teacher_linear_shortcut)
         self.student = HydraStudent(c.latent, c.student_dim, c.student_blocks, c.student_heads,
                                     c.student_decoder_blocks, c.student_expansion,
                                     bias=c.student_bias)

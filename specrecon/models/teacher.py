@@ -31,6 +31,20 @@ affine map changes nothing the network can represent, but centres the input: in 
 tests an uncentred teacher sat about twice as long on the "predict the mean
 spectrum" plateau.
 
+Linear spectral shortcut
+------------------------
+With ``linear_shortcut=True`` (the default of every registered configuration) the
+encoder adds a linear map of the (centred) spectrum to its latent, and the decoder adds
+a linear map of the latent to its output: ``z = Lin(conv path) + W s`` and
+``s' = head(conv path) + V z``. The shortcut lives *inside* each half, so there is
+still no skip between encoder and decoder and the latent stays the only channel
+between them. Why: spectra are close to low-rank, and the small max-pooled
+convolution stack learns the dominant linear subspace slowly. In our measurements on
+synthetic daylight scenes (31 bands, latent 6, 800 Adam steps) the teacher without the
+shortcut reached 32.8 dB PSNR, below a 6-component PCA (43 dB); with it the linear part
+gives PCA-like quality early and the convolution/SE path learns the non-linear rest.
+Set ``linear_shortcut=False`` for the paper's plain structure.
+
 Memory
 ------
 Activations are ``pixels x channels x bands``; images are therefore processed in
@@ -103,6 +117,9 @@ class HydraTeacher(nn.Module):
         Squeeze-excitation ratio.
     activation : str
         Non-linearity after each convolution (the paper's equations leave it implicit).
+    linear_shortcut : bool
+        Add the linear spectrum->latent and latent->spectrum maps described in the
+        module notes ("Linear spectral shortcut").
 
     Attributes
     ----------
@@ -120,7 +137,7 @@ class HydraTeacher(nn.Module):
 
     def __init__(self, bands: int, latent: int, channels: Sequence[int] = (8, 16),
                  kernel_size: int = 5, se_reduction: int = 4,
-                 activation: str = "gelu") -> None:
+                 activation: str = "gelu", linear_shortcut: bool = False) -> None:
         super().__init__()
         channels = tuple(int(c) for c in channels)
         if bands < 2 or latent < 1 or not channels or min(channels) < 1 or kernel_size % 2 != 1:
@@ -154,13 +171,19 @@ class HydraTeacher(nn.Module):
             dec.append(TeacherLevel(c_in, c_out, kernel_size, se_reduction, activation))
         self.decoder = nn.ModuleList(dec)
         self.head = nn.Conv1d(channels[0], 1, kernel_size, padding=kernel_size // 2)
+        self.linear_shortcut = bool(linear_shortcut)
+        if self.linear_shortcut:
+            self.enc_linear = nn.Linear(self.bands, self.latent, bias=False)
+            self.dec_linear = nn.Linear(self.latent, self.bands, bias=False)
 
     # -- per-spectrum kernels (B, bands) <-> (B, latent) ---------------------------
     def _encode_spectra(self, s: torch.Tensor) -> torch.Tensor:
-        x = (2.0 * s - 1.0).unsqueeze(1)  # fixed centring, see "Conditioning"
+        centred = 2.0 * s - 1.0  # fixed centring, see "Conditioning"
+        x = centred.unsqueeze(1)
         for level in self.encoder:
             x = self.pool(level(x))
-        return self.to_latent(x.flatten(1))
+        z = self.to_latent(x.flatten(1))
+        return z + self.enc_linear(centred) if self.linear_shortcut else z
 
     def _decode_spectra(self, z: torch.Tensor) -> torch.Tensor:
         x = self.latent_act(self.from_latent(z))
@@ -168,7 +191,10 @@ class HydraTeacher(nn.Module):
         for level, length in zip(self.decoder, self._lengths[-2::-1]):
             x = level(x)
             x = torch.repeat_interleave(x, 2, dim=-1)[..., :length]  # nearest x2, crop
-        return 0.5 * (self.head(x).squeeze(1) + 1.0)
+        y = self.head(x).squeeze(1)
+        if self.linear_shortcut:
+            y = y + self.dec_linear(z)
+        return 0.5 * (y + 1.0)
 
     # -- shape handling -------------------------------------------------------------
     def _chunk_pixels(self, length: int) -> int:
@@ -219,8 +245,9 @@ class HydraTeacher(nn.Module):
                                "latent codes")
 
     def encoder_parameters(self) -> list[nn.Parameter]:
-        """Parameters of the encoder half (levels + ``to_latent``)."""
-        return [*self.encoder.parameters(), *self.to_latent.parameters()]
+        """Parameters of the encoder half (levels + ``to_latent`` [+ ``enc_linear``])."""
+        extra = [*self.enc_linear.parameters()] if self.linear_shortcut else []
+        return [*self.encoder.parameters(), *self.to_latent.parameters(), *extra]
 
     def decoder_parameters(self) -> list[nn.Parameter]:
         """Parameters of the decoder half (``from_latent`` + levels + ``head``).
@@ -234,8 +261,9 @@ class HydraTeacher(nn.Module):
         >>> n == sum(p.numel() for p in t.parameters())
         True
         """
+        extra = [*self.dec_linear.parameters()] if self.linear_shortcut else []
         return [*self.from_latent.parameters(), *self.decoder.parameters(),
-                *self.head.parameters()]
+                *self.head.parameters(), *extra]
 
     def forward(self, cube: torch.Tensor) -> torch.Tensor:
         """Autoencode: ``decode(encode(cube))`` for spectra or images."""

@@ -266,7 +266,7 @@ class TrainConfig:
     model: str = "hydra-small-31"
     model_overrides: dict[str, Any] = field(default_factory=dict)
     stages: tuple[str, ...] = HYDRA_STAGES
-    teacher: StageConfig = _stage(steps=1000, lr=5e-3, warmup_steps=50, batch_size=16,
+    teacher: StageConfig = _stage(steps=1000, lr=3e-2, warmup_steps=50, batch_size=16,
                                   patch_size=16, loss="huber", huber_delta=0.01)
     student: StageConfig = _stage(steps=300, lr=1e-3, batch_size=8, patch_size=64, loss="mae")
     refine: StageConfig = _stage(steps=200, lr=2e-4, batch_size=8, patch_size=64, loss="mse")

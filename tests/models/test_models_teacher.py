@@ -109,3 +109,18 @@ def test_tile_memory_is_bounded() -> None:
     with torch.no_grad():
         out = t.decode(z)
     assert out.shape == (1, 202, 256, 256)
+
+
+def test_linear_shortcut_parameters_belong_to_their_half() -> None:
+    plain = HydraTeacher(31, 6, (4, 8), linear_shortcut=False)
+    short = HydraTeacher(31, 6, (4, 8), linear_shortcut=True)
+    n_plain = sum(p.numel() for p in plain.parameters())
+    assert sum(p.numel() for p in short.parameters()) == n_plain + 2 * 31 * 6
+    enc_ids = {id(p) for p in short.encoder_parameters()}
+    dec_ids = {id(p) for p in short.decoder_parameters()}
+    assert id(short.enc_linear.weight) in enc_ids and id(short.enc_linear.weight) not in dec_ids
+    assert id(short.dec_linear.weight) in dec_ids and id(short.dec_linear.weight) not in enc_ids
+    # the shortcut changes the output (it is used), and spectra/images still agree
+    x = torch.rand(2, 31, 3, 4)
+    flat = x.permute(0, 2, 3, 1).reshape(-1, 31)
+    torch.testing.assert_close(short(x).permute(0, 2, 3, 1).reshape(-1, 31), short(flat))

@@ -28,7 +28,6 @@ Examples
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -37,7 +36,8 @@ from typing import Any
 import numpy as np
 
 from specrecon.cube import check_wavelengths, wavelength_coords
-from specrecon.errors import CoordinateError, UnknownSensorError, format_message
+from specrecon.errors import CoordinateError, format_message
+from specrecon.spectral._registry import LazyRegistry
 
 __all__ = ["BandSet", "get_bandset", "list_bandsets", "register_bandset",
            "HYSPECNET_DROP", "EMIT_WATER_VAPOUR_NM"]
@@ -257,8 +257,9 @@ _BUILTINS: dict[str, Callable[[], BandSet]] = {
     "hyspecnet202": _hyspecnet202,
     "emit285": _emit285,
 }
-_REGISTRY: dict[str, BandSet] = {}
-_LOCK = threading.Lock()
+_REGISTRY: LazyRegistry[BandSet] = LazyRegistry(
+    "band-set", _BUILTINS,
+    unknown_hint="pick a listed name, or use BandSet.from_arrays(...) / register_bandset(...)")
 
 
 def list_bandsets() -> list[str]:
@@ -269,7 +270,7 @@ def list_bandsets() -> list[str]:
     >>> list_bandsets()[:2]
     ['arad31', 'emit285']
     """
-    return sorted(set(_BUILTINS) | set(_REGISTRY))
+    return _REGISTRY.names()
 
 
 def get_bandset(name: str | BandSet) -> BandSet:
@@ -297,19 +298,7 @@ def get_bandset(name: str | BandSet) -> BandSet:
     """
     if isinstance(name, BandSet):
         return name
-    key = str(name).strip().lower().replace("-", "_")
-    with _LOCK:
-        hit = _REGISTRY.get(key)
-        if hit is not None:
-            return hit
-        loader = _BUILTINS.get(key)
-        if loader is None:
-            raise UnknownSensorError(format_message(
-                f"a band-set name, one of {', '.join(list_bandsets())}", repr(name),
-                "pick a listed name, or use BandSet.from_arrays(...) / register_bandset(...)"))
-        bs = loader()
-        _REGISTRY[key] = bs
-        return bs
+    return _REGISTRY.get(str(name).strip().lower().replace("-", "_"), name)
 
 
 def register_bandset(bandset: BandSet, *, overwrite: bool = False) -> BandSet:
@@ -321,10 +310,4 @@ def register_bandset(bandset: BandSet, *, overwrite: bool = False) -> BandSet:
     >>> get_bandset("doc_two") is bs
     True
     """
-    key = bandset.name.strip().lower()
-    with _LOCK:
-        if not overwrite and (key in _REGISTRY or key in _BUILTINS):
-            raise ValueError(format_message("a new band-set name", f"{key!r} already exists",
-                                            "choose another name or pass overwrite=True"))
-        _REGISTRY[key] = bandset
-    return bandset
+    return _REGISTRY.register(bandset.name.strip().lower(), bandset, overwrite=overwrite)

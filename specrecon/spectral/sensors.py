@@ -29,14 +29,14 @@ Examples
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from specrecon.errors import BandDimensionError, UnknownSensorError, format_message
+from specrecon.errors import BandDimensionError, format_message
+from specrecon.spectral._registry import LazyRegistry
 
 __all__ = ["Sensor", "get_sensor", "list_sensors", "register_sensor", "gaussian_curve"]
 
@@ -404,8 +404,9 @@ _BUILTINS: dict[str, Callable[[], Sensor]] = {
     "landsat8_oli_rgb": _l8,
     "landsat9_oli_rgb": _l9,
 }
-_REGISTRY: dict[str, Sensor] = {}
-_LOCK = threading.Lock()
+_REGISTRY: LazyRegistry[Sensor] = LazyRegistry(
+    "sensor", _BUILTINS,
+    unknown_hint="pick a listed name or register your own with register_sensor(Sensor(...))")
 
 
 def _normalise_name(name: str) -> str:
@@ -425,7 +426,7 @@ def list_sensors() -> list[str]:
     >>> "nikon_d5100" in list_sensors()
     True
     """
-    return sorted(set(_BUILTINS) | set(_REGISTRY))
+    return _REGISTRY.names()
 
 
 def get_sensor(name: str | Sensor) -> Sensor:
@@ -453,19 +454,7 @@ def get_sensor(name: str | Sensor) -> Sensor:
     """
     if isinstance(name, Sensor):
         return name
-    key = _normalise_name(name)
-    with _LOCK:
-        hit = _REGISTRY.get(key)
-        if hit is not None:
-            return hit
-        loader = _BUILTINS.get(key)
-        if loader is None:
-            raise UnknownSensorError(format_message(
-                f"a sensor name, one of {', '.join(list_sensors())}", repr(name),
-                "pick a listed name or register your own with register_sensor(Sensor(...))"))
-        sensor = loader()
-        _REGISTRY[key] = sensor
-        return sensor
+    return _REGISTRY.get(_normalise_name(name), name)
 
 
 def register_sensor(sensor: Sensor, *, overwrite: bool = False) -> Sensor:
@@ -497,10 +486,4 @@ def register_sensor(sensor: Sensor, *, overwrite: bool = False) -> Sensor:
     if not isinstance(sensor, Sensor):
         raise TypeError(format_message("a Sensor", type(sensor).__name__,
                                        "build one with Sensor(...) or Sensor.gaussian(...)"))
-    key = _normalise_name(sensor.name)
-    with _LOCK:
-        if not overwrite and (key in _REGISTRY or key in _BUILTINS):
-            raise ValueError(format_message("a new sensor name", f"{key!r} already exists",
-                                            "choose another name or pass overwrite=True"))
-        _REGISTRY[key] = sensor
-    return sensor
+    return _REGISTRY.register(_normalise_name(sensor.name), sensor, overwrite=overwrite)

@@ -98,6 +98,15 @@ def _check_positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
+def _check_index(index: int, n: int, what: str) -> int:
+    """``index`` made non-negative (Python-style negative indexing); IndexError if out of range."""
+    if index < 0:
+        index += n
+    if not 0 <= index < n:
+        raise IndexError(f"index {index} out of range for {n} {what}")
+    return index
+
+
 class _LastItemCache:
     """Keep the most recently loaded item of a (possibly lazy) sequence."""
 
@@ -211,11 +220,7 @@ class PairedPatchDataset(Dataset):
         return np.random.default_rng([self.seed, self.epoch, int(index)])
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        n = len(self)
-        if index < 0:
-            index += n
-        if not 0 <= index < n:
-            raise IndexError(f"index {index} out of range for {n} patches")
+        index = _check_index(index, len(self), "patches")
         item = index // self.patches_per_item
         pair = self._load(item)
         try:
@@ -283,7 +288,8 @@ class PairedPatchDataset(Dataset):
         if out.shape != (3, *cube_patch.shape[1:]):
             raise BandDimensionError(format_message(
                 f"simulate_rgb to return (3, {cube_patch.shape[1]}, {cube_patch.shape[2]})",
-                f"shape {out.shape}", "check the simulate settings (the sensor must have 3 channels)"))
+                f"shape {out.shape}",
+                "check the simulate settings (the sensor must have 3 channels)"))
         return out
 
     def __repr__(self) -> str:
@@ -339,11 +345,7 @@ class CubeSpectraDataset(Dataset):
         return len(self.cubes) * self.items_per_cube
 
     def __getitem__(self, index: int) -> torch.Tensor:
-        n = len(self)
-        if index < 0:
-            index += n
-        if not 0 <= index < n:
-            raise IndexError(f"index {index} out of range for {n} items")
+        index = _check_index(index, len(self), "items")
         item = index // self.items_per_cube
         spectra = self._load(item)  # (npix, B) float32, valid pixels only
         if spectra.shape[0] == 0:

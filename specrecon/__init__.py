@@ -75,9 +75,10 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from specrecon.io import open_cube, to_netcdf, to_zarr
-    from specrecon.metrics import evaluate, mrae, ntire_crop, psnr, rmse, sam
-    from specrecon.models import (
+    from specrecon.inference import reconstruct  # noqa: F401
+    from specrecon.io import open_cube, to_netcdf, to_zarr  # noqa: F401
+    from specrecon.metrics import evaluate, mrae, ntire_crop, psnr, rmse, sam  # noqa: F401
+    from specrecon.models import (  # noqa: F401
         create_model,
         list_models,
         list_pretrained,
@@ -85,8 +86,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         register_model,
         save_model,
     )
-    from specrecon.inference import reconstruct
-    from specrecon.spectral import (
+    from specrecon.spectral import (  # noqa: F401
         BandSet,
         Sensor,
         get_bandset,

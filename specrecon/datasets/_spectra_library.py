@@ -277,7 +277,8 @@ def _parametric_materials(grid: np.ndarray) -> dict[str, np.ndarray]:
 
     nir_absorb = np.exp(-np.clip(x - 690.0, 0.0, None) / 45.0)
     mats = {
-        "water_clear": (0.012 + 0.03 * gauss(500.0, 70.0) + 0.008 * gauss(570.0, 40.0)) * nir_absorb,
+        "water_clear": (0.012 + 0.03 * gauss(500.0, 70.0) + 0.008 * gauss(570.0, 40.0))
+        * nir_absorb,
         "water_turbid": (0.02 + 0.06 * gauss(580.0, 80.0) + 0.025 * gauss(690.0, 45.0))
         * np.exp(-np.clip(x - 720.0, 0.0, None) / 60.0),
         "asphalt_new": 0.045 + 0.04 * (x - 400.0) / 2100.0 + 0.01 * sig(600.0, 80.0),
@@ -305,7 +306,7 @@ def _soil_spectra() -> tuple[np.ndarray, np.ndarray]:
 def _vegetation_types(rng: np.random.Generator) -> list[dict[str, float]]:
     """Leaf/canopy parameters of the vegetation types of one scene library."""
     types: list[dict[str, float]] = []
-    for i in range(6):  # crops; one in three may be senescing (brown pigments)
+    for _ in range(6):  # crops; one in three may be senescing (brown pigments)
         senescent = rng.random() < 0.3
         types.append({
             "kind": 0.0, "n": rng.uniform(1.2, 2.0), "cab": rng.uniform(30.0, 70.0),
@@ -316,9 +317,11 @@ def _vegetation_types(rng: np.random.Generator) -> list[dict[str, float]]:
             "rsoil": rng.uniform(0.6, 1.3), "psoil": rng.uniform(0.1, 0.9)})
     # grassland / meadow
     types.append({"kind": 1.0, "n": rng.uniform(1.4, 1.8), "cab": rng.uniform(25.0, 45.0),
-                      "car_ratio": 0.22, "cbrown": rng.uniform(0.1, 0.5), "cw": rng.uniform(0.008, 0.015),
+                      "car_ratio": 0.22, "cbrown": rng.uniform(0.1, 0.5),
+                      "cw": rng.uniform(0.008, 0.015),
                       "cm": rng.uniform(0.004, 0.008), "ant": 1.0, "lidfa": rng.uniform(55.0, 70.0),
-                      "hspot": 0.05, "rsoil": rng.uniform(0.7, 1.1), "psoil": rng.uniform(0.3, 0.8)})
+                      "hspot": 0.05, "rsoil": rng.uniform(0.7, 1.1),
+                      "psoil": rng.uniform(0.3, 0.8)})
     # broadleaf and needleleaf-like forest (dense, erectophile/planophile)
     types.append({"kind": 2.0, "n": rng.uniform(1.6, 2.0), "cab": rng.uniform(40.0, 60.0),
                       "car_ratio": 0.25, "cbrown": 0.05, "cw": rng.uniform(0.01, 0.02),

@@ -203,8 +203,9 @@ class _EnviArray:
 
     def view(self) -> np.ndarray:
         if self._mm is None:
-            b, l, s = self.shape
-            disk = {"bsq": (b, l, s), "bil": (l, b, s), "bip": (l, s, b)}[self.interleave]
+            bands, lines, samples = self.shape
+            disk = {"bsq": (bands, lines, samples), "bil": (lines, bands, samples),
+                    "bip": (lines, samples, bands)}[self.interleave]
             mm = np.memmap(self.path, dtype=self.dtype, mode="r", offset=self.offset, shape=disk)
             axes = {"bsq": (0, 1, 2), "bil": (1, 0, 2), "bip": (2, 0, 1)}[self.interleave]
             self._mm = mm.transpose(axes)
@@ -264,8 +265,9 @@ def open_envi(path: str | os.PathLike[str], *, chunks: Any = None, scale: bool =
 
     Examples
     --------
-    >>> cube = open_envi("train/reflectance_cubes/scene_01.hdr", chunks={"y": 256})  # doctest: +SKIP
-    >>> cube.sizes                                                                   # doctest: +SKIP
+    >>> cube = open_envi("train/reflectance_cubes/scene_01.hdr",  # doctest: +SKIP
+    ...                  chunks={"y": 256})
+    >>> cube.sizes  # doctest: +SKIP
     Frozen({'wavelength': 204, 'y': 512, 'x': 512})
     """
     hdr, binary = _header_and_binary(Path(path))
@@ -536,7 +538,8 @@ def _map_info_rows(cube: xr.DataArray) -> list[str]:
     epsg = crs.to_epsg()
     if epsg and (32601 <= epsg <= 32660 or 32701 <= epsg <= 32760):
         hemi = "North" if epsg < 32700 else "South"
-        info = f"UTM, 1, 1, {t.c!r}, {t.f!r}, {dx!r}, {dy!r}, {epsg % 100}, {hemi}, WGS-84, units=Meters"
+        info = (f"UTM, 1, 1, {t.c!r}, {t.f!r}, {dx!r}, {dy!r}, {epsg % 100}, {hemi}, "
+                "WGS-84, units=Meters")
     else:
         info = f"Arbitrary, 1, 1, {t.c!r}, {t.f!r}, {dx!r}, {dy!r}"
     return [f"map info = {{{info}}}", f"coordinate system string = {{{crs.to_wkt()}}}"]

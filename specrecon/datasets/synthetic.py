@@ -43,8 +43,8 @@ import xarray as xr
 from specrecon.cube import make_cube
 from specrecon.datasets._spectra_library import (
     CAB_LEVELS,
-    LAI_LEVELS,
     DAYLIGHT_ILLUMINANTS,
+    LAI_LEVELS,
     REAL_ILLUMINANTS,
     SpectralLibrary,
     illuminant_spectrum,
@@ -516,10 +516,12 @@ def _sat_params(seed: int, resolution: float) -> _SatParams:
     px = 1.0 / float(resolution)        # pixels per metre
     elong = rng.uniform(1.0, 2.0)
     size = rng.uniform(300.0, 700.0)
-    p_bare, p_grass, p_forest = rng.uniform(0.06, 0.2), rng.uniform(0.05, 0.18), rng.uniform(0.04, 0.15)
+    p_bare, p_grass, p_forest = (rng.uniform(0.06, 0.2), rng.uniform(0.05, 0.18),
+                                 rng.uniform(0.04, 0.15))
     return _SatParams(
         seed=int(seed), theta=rng.uniform(0.0, np.pi), parcel_u=size * elong * px,
-        parcel_v=size / elong * px, p_track=rng.uniform(0.1, 0.4), track_w=rng.uniform(4.0, 9.0) * px,
+        parcel_v=size / elong * px, p_track=rng.uniform(0.1, 0.4),
+        track_w=rng.uniform(4.0, 9.0) * px,
         road_cell=rng.uniform(3000.0, 7000.0) * px, road_w=rng.uniform(12.0, 30.0) * px,
         water_cell=rng.uniform(2500.0, 6000.0) * px,
         water_thr=rng.uniform(0.66, 0.74), river_cell=rng.uniform(5000.0, 12000.0) * px,
@@ -552,7 +554,8 @@ def _parcel(p: _SatParams, key: np.ndarray, veg_table: np.ndarray, soil: tuple[i
     forest_type = 7 + (_uniform(s, _ST_TYPE, key) < 0.5)
     vtype = np.where(crop, crop_type, np.where(grass, 6, forest_type))
     u_lai = _uniform(s, _ST_LAI, key)
-    lai_mean = np.where(crop, 0.3 + 5.7 * u_lai, np.where(grass, 1.0 + 2.5 * u_lai, 3.5 + 3.0 * u_lai))
+    lai_mean = np.where(crop, 0.3 + 5.7 * u_lai,
+                        np.where(grass, 1.0 + 2.5 * u_lai, 3.5 + 3.0 * u_lai))
     lai = np.clip(lai_mean * (0.55 + 0.9 * lai_field), LAI_LEVELS[0], LAI_LEVELS[-1])
     cab = np.clip(0.5 + 0.55 * _uniform(s, _ST_CAB, key) + 0.5 * (cab_field - 0.5),
                   CAB_LEVELS[0], CAB_LEVELS[-1])
@@ -566,7 +569,8 @@ def _parcel(p: _SatParams, key: np.ndarray, veg_table: np.ndarray, soil: tuple[i
             mixer.add(veg_table[vtype, i + di, j + dj], wv * wi * wj)
     # bare soil: PROSAIL dry/wet soils, brightness per parcel, moisture varying in the field
     bright = 0.65 + 0.6 * _uniform(s, _ST_SOIL, key)
-    dry = np.clip(0.25 + 0.6 * _uniform(s, _ST_SOIL + 100, key) + 0.6 * (moist_field - 0.5), 0.0, 1.0)
+    dry = np.clip(0.25 + 0.6 * _uniform(s, _ST_SOIL + 100, key) + 0.6 * (moist_field - 0.5),
+                  0.0, 1.0)
     wb = np.where(bare, weight, 0.0) * bright
     mixer.add(soil[0], wb * dry)
     mixer.add(soil[1], wb * (1.0 - dry))

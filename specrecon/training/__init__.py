@@ -70,19 +70,19 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
-if TYPE_CHECKING:  # pragma: no cover
-    from specrecon.training.checkpoint import load_checkpoint, seed_everything
-    from specrecon.training.config import (
+if TYPE_CHECKING:  # pragma: no cover - lazy re-exports (see _LAZY) for type checkers
+    from specrecon.training.checkpoint import load_checkpoint, seed_everything  # noqa: F401
+    from specrecon.training.config import (  # noqa: F401
         HYDRA_STAGES,
         STAGE_NAMES,
         DataConfig,
         StageConfig,
         TrainConfig,
     )
-    from specrecon.training.data import load_data
-    from specrecon.training.export import export_model, make_card, run_config
-    from specrecon.training.loop import TrainResult, resolve_device
-    from specrecon.training.stages import (
+    from specrecon.training.data import load_data  # noqa: F401
+    from specrecon.training.export import export_model, make_card, run_config  # noqa: F401
+    from specrecon.training.loop import TrainResult, resolve_device  # noqa: F401
+    from specrecon.training.stages import (  # noqa: F401
         decoder_parameters,
         evaluate_model,
         refine,

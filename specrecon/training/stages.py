@@ -106,7 +106,7 @@ def decoder_parameters(teacher: nn.Module) -> list[nn.Parameter]:
     """
     params = [p for p in teacher.parameters()]
     device = params[0].device
-    bands = int(getattr(teacher, "bands"))
+    bands = int(teacher.bands)
     with torch.enable_grad():
         probe = torch.linspace(0.1, 0.9, bands, device=device).repeat(2, 1)
         z = teacher.encode(probe).detach().requires_grad_(True)

@@ -54,7 +54,8 @@ FWHM_ATTRS: dict[str, str] = {"long_name": "band full width at half maximum", "u
 RGB_BAND_NAMES: tuple[str, str, str] = ("red", "green", "blue")
 
 
-def check_wavelengths(wavelengths: Sequence[float] | np.ndarray, *, what: str = "wavelengths") -> np.ndarray:
+def check_wavelengths(wavelengths: Sequence[float] | np.ndarray, *,
+                      what: str = "wavelengths") -> np.ndarray:
     """Validate band centres: 1-D, finite, strictly increasing, in nm.
 
     Parameters
@@ -85,8 +86,9 @@ def check_wavelengths(wavelengths: Sequence[float] | np.ndarray, *, what: str = 
     if wl.size > 1 and not np.all(np.diff(wl) > 0):
         dup = wl.size - np.unique(wl).size
         found = f"{dup} duplicated value(s)" if dup else "values that are not increasing"
-        raise CoordinateError(format_message(f"strictly increasing {what}", found,
-                                             "sort the bands (cube.sortby('wavelength')) and drop duplicates"))
+        raise CoordinateError(format_message(
+            f"strictly increasing {what}", found,
+            "sort the bands (cube.sortby('wavelength')) and drop duplicates"))
     if wl.max() < 30:
         raise CoordinateError(format_message(f"{what} in nanometres", f"a maximum of {wl.max():g}",
                                              "multiply micrometre values by 1000"))

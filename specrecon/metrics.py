@@ -113,7 +113,7 @@ def _norm_axes(axes: int | Sequence[int], ndim: int, what: str,
         a = int(a)
         if not -ndim <= a < ndim:
             raise error(format_message(f"{what} within the {ndim} axes of the input",
-                                                    f"axis {a}", f"pass an axis in [-{ndim}, {ndim - 1}]"))
+                                       f"axis {a}", f"pass an axis in [-{ndim}, {ndim - 1}]"))
         out.append(a % ndim)
     if len(set(out)) != len(out):
         raise ValueError(format_message(f"distinct {what}", f"{seq}", "list each axis once"))
@@ -299,7 +299,8 @@ def _align_xarray(pred: xr.DataArray, truth: xr.DataArray,
     if npb != ntb:
         raise BandDimensionError(format_message(
             f"the same number of {band_dim!r} entries in prediction and truth",
-            f"{npb} and {ntb}", "select the common bands, or resample one cube to the other's bands"))
+            f"{npb} and {ntb}",
+            "select the common bands, or resample one cube to the other's bands"))
     if band_dim in pred.coords and band_dim in truth.coords:
         pw = np.asarray(pred[band_dim].values)
         tw = np.asarray(truth[band_dim].values)
@@ -338,7 +339,8 @@ def _align_xarray(pred: xr.DataArray, truth: xr.DataArray,
         raise CoordinateError(format_message(
             "identical coordinate labels on the prediction and the truth",
             f"labels that differ ({err})",
-            "if both cover the same pixels, copy the labels: pred.assign_coords(y=truth.y, x=truth.x)")
+            "if both cover the same pixels, copy the labels: "
+            "pred.assign_coords(y=truth.y, x=truth.x)")
         ) from err
     return pred, truth
 
@@ -399,7 +401,8 @@ def _prepare(pred: Any, truth: Any, *, skipna: bool | None, axis: Any, band_axis
     if pshape != tshape:
         raise _shape_error(pshape, tshape, band)
     red = None if axis is None else _norm_axes(axis, ndim, "axis")
-    return _Prepared(kind, pred, truth, ops_cls(band), red, False if skipna is None else bool(skipna))
+    return _Prepared(kind, pred, truth, ops_cls(band), red,
+                     False if skipna is None else bool(skipna))
 
 
 def _masked_mean(ops: _ArrayOps, values: Any, mask: Any, red: Any) -> Any:
@@ -749,15 +752,17 @@ def ntire_crop(x: Any, border: int = NTIRE_BORDER, *, dims: tuple[Hashable, Hash
     array([[12]])
     """
     if isinstance(border, bool) or not isinstance(border, (int, np.integer)) or border < 0:
-        raise ConfigError(format_message("border as an int >= 0", repr(border),
-                                         f"pass the pixels to cut per side ({NTIRE_BORDER} for NTIRE)"))
+        raise ConfigError(format_message(
+            "border as an int >= 0", repr(border),
+            f"pass the pixels to cut per side ({NTIRE_BORDER} for NTIRE)"))
     border = int(border)
     if isinstance(x, xr.DataArray):
         if dims is None:
             dims = ("y", "x") if {"y", "x"} <= set(x.dims) else tuple(x.dims[-2:])  # type: ignore
         if len(dims) != 2 or any(d not in x.dims for d in dims):
             raise SpatialDimensionError(format_message(
-                f"two spatial dims among {x.dims}", f"{dims}", "pass dims=('y', 'x') with the names"))
+                f"two spatial dims among {x.dims}", f"{dims}",
+                "pass dims=('y', 'x') with the names"))
         sizes = {d: x.sizes[d] for d in dims}
         spatial = dict(sizes)
     else:

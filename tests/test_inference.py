@@ -137,10 +137,11 @@ def test_other_dim_names_and_dataset_selection(tiny: torch.nn.Module) -> None:
     cube = reconstruct(other, tiny, **KW)
     assert cube.dims == ("wavelength", "lat", "lon")
     np.testing.assert_allclose(cube.values, reconstruct(rgb, tiny, **KW).values, atol=1e-6)
-    ds = xr.Dataset({"img": rgb, "mask": rgb.isel(band=0, drop=True).drop_vars("band_name", errors="ignore")})
+    ds = xr.Dataset({"img": rgb,
+                     "mask": rgb.isel(band=0, drop=True).drop_vars("band_name", errors="ignore")})
     assert select_rgb_variable(ds).name == "img"
-    planes = xr.Dataset({n: rgb.isel(band=i, drop=True).drop_vars("band_name", errors="ignore") for i, n in
-                         enumerate(["red", "green", "blue"])})
+    planes = xr.Dataset({n: rgb.isel(band=i, drop=True).drop_vars("band_name", errors="ignore")
+                         for i, n in enumerate(["red", "green", "blue"])})
     np.testing.assert_array_equal(select_rgb_variable(planes).values, rgb.values)
     with pytest.raises(BandDimensionError):
         select_rgb_variable(xr.Dataset({"a": rgb, "b": rgb}))

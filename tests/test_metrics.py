@@ -149,7 +149,8 @@ def test_torch_non_contiguous_inputs(func, pair) -> None:  # type: ignore[no-unt
     ref = func(torch.from_numpy(pred)[None], torch.from_numpy(truth)[None])
     p_nhwc = torch.from_numpy(np.ascontiguousarray(np.moveaxis(pred, 0, -1)))[None]
     p_view = p_nhwc.permute(0, 3, 1, 2)
-    t_view = torch.from_numpy(np.ascontiguousarray(truth.transpose(0, 2, 1)))[None].transpose(-1, -2)
+    t_view = torch.from_numpy(np.ascontiguousarray(truth.transpose(0, 2, 1)))[None]
+    t_view = t_view.transpose(-1, -2)
     assert not p_view.is_contiguous() and not t_view.is_contiguous()
     out = func(p_view, t_view)
     assert torch.is_tensor(out) and out.dtype == torch.float32
@@ -354,6 +355,7 @@ def test_ntire_crop_torch() -> None:
 
 
 def test_import_does_not_load_torch_or_dask() -> None:
-    code = "import sys, specrecon.metrics; print([m for m in ('torch', 'dask') if m in sys.modules])"
+    code = ("import sys, specrecon.metrics; "
+            "print([m for m in ('torch', 'dask') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

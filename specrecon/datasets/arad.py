@@ -314,7 +314,8 @@ class ARAD1K(Sequence):
         missing = [n for n, p in located.items() if p is None]
         if missing:
             raise DatasetFormatError(format_message(
-                f"folder(s) {', '.join(m + '/' for m in missing)} for split {split!r} in {self.root}",
+                f"folder(s) {', '.join(m + '/' for m in missing)} for split {split!r} "
+                f"in {self.root}",
                 f"{', '.join(present)}",
                 "lay the data out as published: Train_Spectral/, Train_RGB/, Valid_Spectral/, "
                 "Valid_RGB/, Test_RGB/ with files ARAD_1K_NNNN.mat / .jpg"))
@@ -328,8 +329,8 @@ class ARAD1K(Sequence):
             gaps = {k: [i for i in wanted if i not in v] for k, v in need.items()}
             gaps = {k: v for k, v in gaps.items() if v}
             if gaps:
-                found = "; ".join(
-                    f"{len(v)} {k} file(s) missing, e.g. ARAD_1K_{v[0]:04d}" for k, v in gaps.items())
+                found = "; ".join(f"{len(v)} {k} file(s) missing, e.g. ARAD_1K_{v[0]:04d}"
+                                  for k, v in gaps.items())
                 raise DatasetFormatError(format_message(
                     f"{len(wanted)} {split} scenes ARAD_1K_{lo:04d}..ARAD_1K_{hi:04d}",
                     f"{found} (in {self.root})",

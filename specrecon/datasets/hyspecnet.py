@@ -161,9 +161,9 @@ def open_hyspecnet_patch(path: str | os.PathLike[str], *, source: str = "auto",
 
     Examples
     --------
-    >>> cube = open_hyspecnet_patch(
-    ...     "patches/tile_001/tile_001-patch_01/tile_001-patch_01-SPECTRAL_IMAGE.TIF")  # doctest: +SKIP
-    >>> cube.sizes["wavelength"], str(cube.rio.crs)                                  # doctest: +SKIP
+    >>> cube = open_hyspecnet_patch(  # doctest: +SKIP
+    ...     "patches/tile_001/tile_001-patch_01/tile_001-patch_01-SPECTRAL_IMAGE.TIF")
+    >>> cube.sizes["wavelength"], str(cube.rio.crs)  # doctest: +SKIP
     (202, 'EPSG:32633')
     """
     if source not in ("auto", "tif", "npy"):

@@ -288,7 +288,8 @@ class Sensor:
         Examples
         --------
         >>> g = np.arange(400.0, 701.0, 5.0)
-        >>> s = Sensor.from_curves("c", g, np.stack([gaussian_curve(g, m, 50) for m in (600, 530, 460)]))
+        >>> curves = np.stack([gaussian_curve(g, m, 50) for m in (600, 530, 460)])
+        >>> s = Sensor.from_curves("c", g, curves)
         >>> s.wavelengths.tolist()
         [600.0, 530.0, 460.0]
         """

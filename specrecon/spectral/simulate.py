@@ -216,8 +216,9 @@ def _check_params(gains: Any, photon_scale: Any, read_noise: float, exposure: An
             raise ConfigError(format_message(f"{n_channels} positive gains", f"{gains!r}",
                                              "pass one gain per channel, or gains=None"))
     if photon_scale is not None and not photon_scale > 0:
-        raise ConfigError(format_message("photon_scale > 0 or None", repr(photon_scale),
-                                         "e.g. 750 (NTIRE public sample) or None for no shot noise"))
+        raise ConfigError(format_message(
+            "photon_scale > 0 or None", repr(photon_scale),
+            "e.g. 750 (NTIRE public sample) or None for no shot noise"))
     if read_noise < 0:
         raise ConfigError(format_message("read_noise >= 0", repr(read_noise),
                                          "pass a standard deviation in full-scale units"))

@@ -454,11 +454,13 @@ def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
             # a partial section overrides this field's own defaults (e.g. the teacher's
             # Huber loss), not the generic defaults of the section's class
             value = {**dataclasses.asdict(f.default_factory()), **value}
-        kwargs[key] = _coerce(value, hints[key], f"{key}" if where == "config" else f"{where}.{key}")
+        kwargs[key] = _coerce(value, hints[key],
+                              f"{key}" if where == "config" else f"{where}.{key}")
     try:
         return cls(**kwargs)
     except TypeError as err:  # pragma: no cover - every field has a default
-        raise ConfigError(format_message(f"valid {where} fields", str(err), "fix the config")) from None
+        raise ConfigError(format_message(f"valid {where} fields", str(err),
+                                         "fix the config")) from None
 
 
 def _coerce(value: Any, hint: Any, where: str) -> Any:

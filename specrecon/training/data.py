@@ -223,8 +223,9 @@ class LoaderSource(BatchSource):
             try:
                 out = next(self._it)
             except StopIteration:
-                raise EmptyInputError(format_message("a DataLoader that yields batches", "none",
-                                                     "check the dataset behind the loader")) from None
+                raise EmptyInputError(format_message(
+                    "a DataLoader that yields batches", "none",
+                    "check the dataset behind the loader")) from None
         self._pos += 1
         return out
 
@@ -382,7 +383,8 @@ def open_split(kind: str, split: str, *, root: str | None = None, n: int = 0, si
     if family == "synthetic":
         from specrecon.datasets import synthetic
 
-        make = synthetic.natural_dataset if kind == "synthetic-natural" else synthetic.satellite_dataset
+        make = (synthetic.natural_dataset if kind == "synthetic-natural"
+                else synthetic.satellite_dataset)
         kw: dict[str, Any] = {"sensor": sensor} if sensor else {}
         if kind == "synthetic-natural" and illuminant is not None:
             kw["illuminant"] = illuminant

@@ -330,8 +330,9 @@ class Run:
         self.partial = ck.get("partial")
 
     def _payload(self, partial: dict[str, Any] | None) -> dict[str, Any]:
-        return {"format": FORMAT, "model": self.model.state_dict(), "completed": list(self.completed),
-                "partial": partial, "history": list(self.history), "best": dict(self.best),
+        return {"format": FORMAT, "model": self.model.state_dict(),
+                "completed": list(self.completed), "partial": partial,
+                "history": list(self.history), "best": dict(self.best),
                 "elapsed": dict(self.elapsed), "steps": dict(self.steps),
                 "last_metrics": dict(self.last_metrics), "config": self.config.to_dict()}
 
@@ -406,7 +407,8 @@ class Run:
             m.train()
         for m in spec.eval_modules:
             m.eval()
-        autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if self.bf16 else nullcontext
+        autocast = ((lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if self.bf16
+                    else nullcontext)
         bar = None
         if self.config.progress and cfg.steps > start:
             from tqdm.auto import tqdm

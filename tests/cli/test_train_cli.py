@@ -77,7 +77,8 @@ def test_stage_by_stage_and_errors(tmp_path, recipe, capsys) -> None:
     assert main(["train", "--config", str(recipe), "--stage", "student", "--out", str(out),
                  "--set", "student.steps=3"]) == 0
     records = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [r["stage"] for r in records if r["kind"] == "train"] == ["teacher"] * 2 + ["student"] * 3
+    stages = [r["stage"] for r in records if r["kind"] == "train"]
+    assert stages == ["teacher"] * 2 + ["student"] * 3
     # an unknown override key names the valid ones
     assert main(["train", "--config", str(recipe), "--set", "teacher.stepz=1",
                  "--out", str(out)]) == 2

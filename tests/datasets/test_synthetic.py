@@ -243,4 +243,5 @@ def test_natural_illuminant_drawn_from_a_given_set() -> None:
     assert used <= set(DAYLIGHT_ILLUMINANTS)
     assert len(used) > 1  # drawn per scene, not fixed
     again = natural_dataset(6, 16, illuminant=DAYLIGHT_ILLUMINANTS)
-    assert [s.cube.attrs["illuminant"] for s in again] == [s.cube.attrs["illuminant"] for s in scenes]
+    assert ([s.cube.attrs["illuminant"] for s in again]
+            == [s.cube.attrs["illuminant"] for s in scenes])

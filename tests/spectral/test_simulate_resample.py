@@ -116,8 +116,8 @@ def test_simulate_gains_applied_in_order() -> None:
     base = simulate_rgb(cube, "nikon_d5100", gains=None, exposure=None, bit_depth=None)
     gained = simulate_rgb(cube, "nikon_d5100", gains=(2.0, 1.0, 1.5), exposure=None,
                           bit_depth=None, clip=False)
-    np.testing.assert_allclose(gained.values, base.values * np.array([2.0, 1.0, 1.5])[:, None, None],
-                               rtol=1e-5)
+    np.testing.assert_allclose(gained.values,
+                               base.values * np.array([2.0, 1.0, 1.5])[:, None, None], rtol=1e-5)
 
 
 def test_simulate_bit_depth_levels() -> None:

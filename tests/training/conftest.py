@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 
-def make_scenes(n: int, size: int = 32, bands: int = 31, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+def make_scenes(n: int, size: int = 32, bands: int = 31,
+                seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
     """Scenes whose spectra mix three smooth endmembers and whose RGB is a fixed projection.
 
     The mapping RGB -> cube is (nearly) linear per pixel, so a model can learn it in a
@@ -22,8 +23,8 @@ def make_scenes(n: int, size: int = 32, bands: int = 31, seed: int = 0) -> list[
     for _ in range(n):
         f = rng.uniform(1, 4, size=(3, 2))
         ph = rng.uniform(0, 6.3, size=(3, 2))
-        ab = np.stack([1.2 + np.sin(f[k, 0] * 6 * yy + ph[k, 0]) * np.cos(f[k, 1] * 6 * xx + ph[k, 1])
-                       for k in range(3)])
+        ab = np.stack([1.2 + np.sin(f[k, 0] * 6 * yy + ph[k, 0])
+                       * np.cos(f[k, 1] * 6 * xx + ph[k, 1]) for k in range(3)])
         ab = ab / ab.sum(axis=0, keepdims=True)
         cube = np.einsum("kb,kyx->byx", ends, ab).astype("float32")
         rgb = np.einsum("cb,byx->cyx", resp, cube).astype("float32")

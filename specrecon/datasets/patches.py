@@ -98,6 +98,16 @@ def _check_positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
+def _band_first_cube(cube: Any, where: str) -> Any:
+    """``cube`` with its ``wavelength`` axis first; BandDimensionError unless it is 3-D."""
+    cube = _band_first(cube, "wavelength")
+    if getattr(cube, "ndim", 0) != 3:
+        raise BandDimensionError(format_message(
+            "a (bands, y, x) cube", f"shape {getattr(cube, 'shape', None)} in {where}",
+            "put the band axis first"))
+    return cube
+
+
 def _check_index(index: int, n: int, what: str) -> int:
     """``index`` made non-negative (Python-style negative indexing); IndexError if out of range."""
     if index < 0:
@@ -232,11 +242,7 @@ class PairedPatchDataset(Dataset):
             raise ConfigError(format_message(
                 f"a cube for pair {item}", "None (e.g. an ARAD-1K test item)",
                 "train on a split with ground-truth cubes"))
-        cube = _band_first(cube, "wavelength")
-        if getattr(cube, "ndim", 0) != 3:
-            raise BandDimensionError(format_message(
-                "a (bands, y, x) cube", f"shape {getattr(cube, 'shape', None)} in pair {item}",
-                "put the band axis first"))
+        cube = _band_first_cube(cube, f"pair {item}")
         h, w = int(cube.shape[1]), int(cube.shape[2])
         if rgb is None and self._sim_kwargs is None:
             raise ConfigError(format_message(
@@ -376,11 +382,7 @@ class _SpectraSource:
         if cube is None:
             raise ConfigError(format_message(f"a cube for item {i}", "None",
                                              "use a split with ground-truth cubes"))
-        cube = _band_first(cube, "wavelength")
-        if getattr(cube, "ndim", 0) != 3:
-            raise BandDimensionError(format_message(
-                "a (bands, y, x) cube", f"shape {getattr(cube, 'shape', None)} in item {i}",
-                "put the band axis first"))
+        cube = _band_first_cube(cube, f"item {i}")
         arr = np.asarray(getattr(cube, "values", cube), dtype="float32")
         spectra = arr.reshape(arr.shape[0], -1).T
         if self.drop_nonfinite:

@@ -1,0 +1,45 @@
+"""Smoke tests of the benchmark scripts (plumbing and report format, never timings)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+MODES = ("fp32-eager", "bf16-eager", "bf16-compiled", "fp32-compiled")
+
+
+def test_gpu_throughput_quick_writes_a_row_per_mode(tmp_path: Path) -> None:
+    """``--quick`` on a tiny registry pair writes one table row per model and mode.
+
+    The compiled modes use the ``eager`` dynamo backend: it goes through
+    ``torch.compile`` (graph capture, autocast inside the compiled call) without the
+    minutes of C++ compilation inductor needs on a CPU.
+    """
+    out = tmp_path / "throughput.md"
+    cmd = [sys.executable, str(REPO / "benchmarks" / "gpu_throughput.py"), "--quick",
+           "--device", "cpu", "--no-shipped", "--models", "hydra-tiny-31",
+           "mst-plus-plus-tiny-31", "--compile-backend", "eager", "--out", str(out)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env,
+                          cwd=REPO, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    text = out.read_text()
+    assert "--quick" in text.splitlines()[2]  # the command is recorded at the top
+    assert "CPU numbers" in text
+    for model in ("hydra-tiny-31", "mst-plus-plus-tiny-31"):
+        for mode in MODES:
+            rows = [ln for ln in text.splitlines()
+                    if ln.startswith(f"| {model} |") and f"| {mode} |" in ln]
+            assert len(rows) == 1, (model, mode)
+            assert rows[0].rstrip().endswith("| ok |"), rows[0]
+    ratio = [ln for ln in text.splitlines() if ln.startswith("| 31 | hydra-tiny-31 |")]
+    assert len(ratio) == 1 and len(re.findall(r"\| \d+\.\d+x ", ratio[0])) == len(MODES)
+    records = [json.loads(ln) for ln in out.with_suffix(".jsonl").read_text().splitlines()]
+    assert sorted((r["model"], r["mode"]) for r in records) == sorted(
+        (m, mode) for m in ("hydra-tiny-31", "mst-plus-plus-tiny-31") for mode in MODES)
+    assert all(r["status"] == "ok" and r["mpx_s"] > 0 for r in records)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from specrecon.models import ModelCard
 
 __all__ = ["register", "run"]
 
@@ -19,26 +23,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _card_summary(card: object) -> dict[str, object]:
-    wl = list(getattr(card, "wavelengths"))
-    metrics = getattr(card, "metrics") or {}
+def _card_summary(card: ModelCard) -> dict[str, object]:
+    wl = list(card.wavelengths)
+    metrics = card.metrics or {}
     val = metrics.get("validation", metrics)
     return {
-        "name": getattr(card, "name"),
-        "architecture": getattr(card, "architecture"),
-        "bands": getattr(card, "bands"),
+        "name": card.name,
+        "architecture": card.architecture,
+        "bands": card.bands,
         "range_nm": f"{wl[0]:.0f}-{wl[-1]:.0f}" if wl else "?",
-        "input_sensor": getattr(card, "input_sensor"),
+        "input_sensor": card.input_sensor,
         "mrae": val.get("mrae") if isinstance(val, dict) else None,
         "psnr": val.get("psnr") if isinstance(val, dict) else None,
-        "sha256": getattr(card, "sha256")[:12],
+        "sha256": card.sha256[:12],
     }
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the shipped models and the registry."""
-    from specrecon.models import (ModelCard, create_model, list_models, list_pretrained,
-                                  pretrained_path)
+    from specrecon.models import (
+        ModelCard,
+        create_model,
+        list_models,
+        list_pretrained,
+        pretrained_path,
+    )
     from specrecon.models.registry import get_model_family
 
     if args.name:

@@ -78,8 +78,9 @@ def run(args: argparse.Namespace) -> int:
 
     result = run_config(cfg, out_dir=out, stages=stages, resume=args.resume,
                         weights=args.weights, command=command or _reconstruct_command(args))
-    print(f"trained {cfg.model} ({cfg.name}): " + ", ".join(
-        f"{s} {n} steps in {result.wall_time_s.get(s, 0.0):.1f} s" for s, n in result.steps.items()))
+    done = ", ".join(f"{s} {n} steps in {result.wall_time_s.get(s, 0.0):.1f} s"
+                     for s, n in result.steps.items())
+    print(f"trained {cfg.model} ({cfg.name}): {done}")
     if result.metrics:
         print("validation: " + ", ".join(f"{k}={v:.4g}" for k, v in result.metrics.items()))
     for key in ("weights", "card", "log", "plot", "checkpoint"):

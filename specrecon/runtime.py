@@ -340,21 +340,26 @@ class PreloadModel(_PluginBase):  # type: ignore[misc,valid-type]
 
     Parameters
     ----------
-    spec : ModelSpec
-        The model to load (see :func:`model_spec`; in-memory modules cannot
-        be preloaded in other processes: pass a name or a path).
+    model : str, path or ModelSpec
+        The model to load: a shipped name, a weights path or a :class:`ModelSpec`
+        (see :func:`model_spec`; in-memory modules cannot be preloaded in other
+        processes). Use the same ``device`` and ``dtype`` as the reconstruction so
+        that its tasks find the preloaded model in the cache.
+    device, dtype : str
+        As in :func:`specrecon.reconstruct` (ignored when ``model`` is a spec).
 
     Examples
     --------
     >>> from distributed import Client                                  # doctest: +SKIP
     >>> client = Client()                                               # doctest: +SKIP
-    >>> client.register_plugin(PreloadModel(model_spec("hydra-satellite-202")))  # doctest: +SKIP
+    >>> client.register_plugin(PreloadModel("hydra-satellite-202"))     # doctest: +SKIP
     """
 
     name = "specrecon-preload-model"
 
-    def __init__(self, spec: ModelSpec) -> None:
-        self.spec = spec
+    def __init__(self, model: Any, *, device: str = "auto", dtype: str = "float32") -> None:
+        self.spec = model if isinstance(model, ModelSpec) else model_spec(model, device=device,
+                                                                          dtype=dtype)
 
     def setup(self, worker: Any) -> None:
         """Load the model into the worker process's cache."""

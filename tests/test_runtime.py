@@ -93,6 +93,19 @@ def test_preload_plugin_loads_into_cache() -> None:
         plugin.setup(worker=None)
 
 
+def test_preload_plugin_accepts_a_weights_path(tmp_path: Path) -> None:
+    from specrecon.models import ModelCard, create_model, save_model
+
+    model = create_model("hydra-tiny-31")
+    path = tmp_path / "m.safetensors"
+    save_model(model, path, ModelCard.from_model(model, wavelengths=np.arange(400.0, 701.0, 10.0)))
+    plugin = runtime.PreloadModel(str(path), device="cpu")
+    assert plugin.spec == model_spec(str(path), device="cpu")   # same cache key as reconstruct
+    runtime.clear_cache()
+    plugin.setup(worker=None)
+    assert get_model(plugin.spec) is get_model(model_spec(str(path), device="cpu"))
+
+
 @pytest.mark.gpu
 def test_cuda_model_cache() -> None:
     spec = model_spec(torch.nn.Conv2d(3, 2, 1), device="cuda")

@@ -129,7 +129,7 @@ class ModelCard:
             else self.config
         for name in ("wavelengths", "fwhm", "value_range"):
             value = getattr(self, name)
-            if isinstance(value, (tuple, list)) or hasattr(value, "tolist"):
+            if isinstance(value, (tuple, list, range)) or hasattr(value, "tolist"):
                 setattr(self, name, [float(v) for v in list(value)])
         self.validate()
 

@@ -188,3 +188,11 @@ def test_card_validation_and_json_round_trip() -> None:
         ModelCard.from_model(model, wavelengths=WL31, architecture="resnet")
     with pytest.raises(ModelCardError, match="sha256"):
         ModelCard.from_model(model, wavelengths=WL31, sha256="abc")
+
+
+def test_card_accepts_a_range_of_wavelengths() -> None:
+    from specrecon.models import ModelCard, create_model
+
+    card = ModelCard.from_model(create_model("hydra-tiny-31"), wavelengths=range(400, 701, 10))
+    assert card.wavelengths[0] == 400.0 and card.wavelengths[-1] == 700.0
+    assert len(card.wavelengths) == 31

@@ -450,7 +450,7 @@ def reconstruct(da: xr.DataArray | np.ndarray, model: Any = "default", *,
                 overlap: int | tuple[int, int] | None = None, whole_image: bool = False,
                 device: str = "auto", dtype: str = "float32", batch_size: int = 8,
                 wavelengths: Sequence[float] | np.ndarray | None = None,
-                progress: bool = False) -> xr.DataArray:
+                progress: bool = False, clip: bool = True) -> xr.DataArray:
     """Reconstruct a hyperspectral cube from an RGB image, lazily and chunk by chunk.
 
     The result does not depend on the chunking: tiles sit on a global grid
@@ -495,6 +495,12 @@ def reconstruct(da: xr.DataArray | np.ndarray, model: Any = "default", *,
         Show a tqdm bar of tiles as they run in this process (threaded or
         synchronous schedulers). For cluster progress use
         :func:`distributed.progress` or ``to_zarr(..., progress=True)``.
+    clip : bool
+        Clip the output to the model card's ``value_range`` (reflectance [0, 1] for
+        the shipped models): a network can overshoot into physically impossible
+        values, e.g. small negative reflectance over dark water. Models without a
+        card are never clipped. The applied range is recorded in
+        ``attrs["clipped_to"]``; ``clip=False`` returns the raw network output.
 
     Returns
     -------
@@ -632,6 +638,10 @@ def reconstruct(da: xr.DataArray | np.ndarray, model: Any = "default", *,
                          meta=np.empty((0, 0, 0), dtype="float32"),
                          name=f"hsr-reconstruct-{token}")
 
+    value_range = getattr(card, "value_range", None) if clip else None
+    if value_range is not None:
+        out = dsa.clip(out, float(value_range[0]), float(value_range[1]))  # NaN stays NaN
+
     keep = {}
     for name, c in da.coords.items():
         if name in (ydim, xdim) or bd in c.dims:
@@ -654,6 +664,8 @@ def reconstruct(da: xr.DataArray | np.ndarray, model: Any = "default", *,
         "input_scale": mul,
         "input_offset": add,
     }
+    if value_range is not None:
+        attrs["clipped_to"] = [float(value_range[0]), float(value_range[1])]
     cube = make_cube(out, wl, fw, y=da[ydim].variable, x=da[xdim].variable,
                      dims=(str(ydim), str(xdim)), attrs=attrs, extra_coords=keep)
     gm = da.encoding.get("grid_mapping") or da.attrs.get("grid_mapping")

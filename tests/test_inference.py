@@ -238,3 +238,20 @@ def test_cpu_and_cuda_agree(tiny: torch.nn.Module) -> None:
 
 def test_top_level_lazy_api(tiny: torch.nn.Module) -> None:
     assert specrecon.reconstruct is reconstruct
+
+
+def test_output_clipped_to_the_card_value_range(tmp_path: Path) -> None:
+    from specrecon.models import ModelCard, create_model, save_model
+
+    model = create_model("hydra-tiny-31")
+    with torch.no_grad():                         # push the output far below zero
+        model.teacher.head.bias.fill_(-5.0)
+    path = tmp_path / "neg.safetensors"
+    save_model(model, path, ModelCard.from_model(model, wavelengths=range(400, 701, 10)))
+    rgb = np.random.default_rng(0).random((3, 40, 48), dtype="float32")
+    raw = specrecon.reconstruct(rgb, str(path), clip=False).values
+    clipped = specrecon.reconstruct(rgb, str(path)).values
+    assert raw.min() < -0.5                       # the model really overshoots
+    assert clipped.min() >= 0.0 and clipped.max() <= 1.0
+    np.testing.assert_array_equal(clipped, np.clip(raw, 0.0, 1.0))
+    assert specrecon.reconstruct(rgb, str(path)).attrs["clipped_to"] == [0.0, 1.0]

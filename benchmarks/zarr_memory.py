@@ -36,9 +36,10 @@ base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t0 = time.perf_counter()
 cube = rgb.hsr.reconstruct(model=model, tile_size=tile, overlap=tile // 4, device="cpu",
                            wavelengths=np.linspace(400, 700, model.bands))
-with dask.config.set(scheduler="threads", num_workers=2):
-    cube.hsr.to_zarr(Path(tempfile.mkdtemp()) / "c.zarr")
-print(json.dumps({"size": size, "seconds": round(time.perf_counter() - t0, 1),
+with tempfile.TemporaryDirectory() as tmp, dask.config.set(scheduler="threads", num_workers=2):
+    cube.hsr.to_zarr(Path(tmp) / "c.zarr")   # the store is deleted afterwards
+    seconds = time.perf_counter() - t0
+print(json.dumps({"size": size, "seconds": round(seconds, 1),
                   "rss_before_mb": round(base / 1024, 1),
                   "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                   "cube_mb": round(model.bands * size * size * 4 / 2**20, 1)}))

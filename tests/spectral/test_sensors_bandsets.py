@@ -163,3 +163,11 @@ def test_bandset_from_arrays() -> None:
     with pytest.raises(ValueError):
         BandSet.from_arrays([500.0, 490.0])
 
+
+
+def test_registered_bandset_found_by_its_own_name() -> None:
+    from specrecon.spectral import BandSet, get_bandset, register_bandset
+
+    bs = register_bandset(BandSet.from_arrays([500, 600], name="My-Set two"), overwrite=True)
+    assert get_bandset("My-Set two") is bs
+    assert get_bandset("my_set_two") is bs

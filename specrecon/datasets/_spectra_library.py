@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from specrecon._compat import import_colour
 from specrecon.errors import UnknownSensorError, format_message
 
 __all__ = [
@@ -144,6 +145,7 @@ def _grid_for(centres: np.ndarray, fwhm: np.ndarray) -> np.ndarray:
 
 def _measured_sds() -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(label, wavelengths, reflectance) for every measured sample colour-science ships."""
+    import_colour()
     from colour.characterisation import SDS_COLOURCHECKERS, read_training_data_rawtoaces_v1
     from colour.quality import SDS_TCS, SDS_VS
 
@@ -233,6 +235,7 @@ def illuminant_spectrum(name: str, wavelengths: tuple[float, ...],
     >>> float(s.max()), bool(s[0] < s[-1])
     (1.0, True)
     """
+    import_colour()
     from colour import SDS_ILLUMINANTS
 
     if name not in SDS_ILLUMINANTS:

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from specrecon._compat import import_colour
 from specrecon.errors import BandDimensionError, format_message
 from specrecon.spectral._registry import LazyRegistry
 
@@ -308,7 +309,7 @@ _COLOUR_NOTE = "colour-science {version} (colour.characterisation datasets)"
 
 
 def _colour_camera(key: str, name: str, description: str) -> Sensor:
-    import colour
+    colour = import_colour()
 
     msds = colour.characterisation.MSDS_CAMERA_SENSITIVITIES[key]
     grid = np.asarray(msds.wavelengths, "float64")
@@ -335,7 +336,7 @@ def _sigma() -> Sensor:
 
 
 def _canon() -> Sensor:
-    import colour
+    colour = import_colour()
     from colour.characterisation import aces_it
 
     path = os.path.join(aces_it.ROOT_RESOURCES_RAWTOACES,
@@ -350,7 +351,7 @@ def _canon() -> Sensor:
 
 
 def _cie1931() -> Sensor:
-    import colour
+    colour = import_colour()
 
     cmfs = colour.MSDS_CMFS["CIE 1931 2 Degree Standard Observer"]
     grid = np.asarray(cmfs.wavelengths, "float64")

@@ -171,3 +171,16 @@ def test_registered_bandset_found_by_its_own_name() -> None:
     bs = register_bandset(BandSet.from_arrays([500, 600], name="My-Set two"), overwrite=True)
     assert get_bandset("My-Set two") is bs
     assert get_bandset("my_set_two") is bs
+
+
+def test_loading_measured_sensors_leaves_numpy_print_options_alone() -> None:
+    import subprocess
+    import sys
+
+    code = ("import numpy as np; before = np.get_printoptions(); "
+            "from specrecon.spectral import get_sensor; get_sensor('nikon_d5100'); "
+            "from specrecon.datasets.synthetic import natural_library; natural_library(); "
+            "import colour; assert 'colour' in __import__('sys').modules; "
+            "print(np.get_printoptions() == before)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"

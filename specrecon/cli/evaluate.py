@@ -62,7 +62,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                         "zeros left out); the satellite models report EPS=0.01")
     p.add_argument("--illuminant", default=None,
                    help="synthetic-natural only: illuminant name(s), comma-separated, e.g. "
-                        "D50,D55,D65,D75 (default: any real illuminant)")
+                        "D50,D55,D65,D75 (default: those the model was trained under, per "
+                        "its card; else any real illuminant)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run)
@@ -80,6 +81,14 @@ def _parse_data(spec: str) -> tuple[str, str | None]:
     raise ConfigError(format_message(
         "--data as synthetic-natural, synthetic-satellite, arad1k:ROOT or hyspecnet:ROOT",
         repr(spec), "name a data set (real data sets need :ROOT)"))
+
+
+def _trained_illuminant(card: Any, kind: str) -> Any:
+    """The illuminant(s) a model's synthetic-natural training data used (from its card)."""
+    if card is None or kind != "synthetic-natural":
+        return None
+    data = (card.training or {}).get("recipe", {}).get("data", {})
+    return data.get("illuminant") if data.get("kind") == kind else None
 
 
 def evaluate_models(models: list[str], data: str, *, split: str = "validation",
@@ -106,7 +115,8 @@ def evaluate_models(models: list[str], data: str, *, split: str = "validation",
     mrae_eps : float, optional
         MRAE denominators ``|truth| + mrae_eps`` (default: exact zeros left out).
     illuminant : str or list of str, optional
-        Illuminant(s) of synthetic natural scenes (default: any real illuminant).
+        Illuminant(s) of synthetic natural scenes (default: those of the model's own
+        synthetic training data when its card records them, else any real illuminant).
 
     Returns
     -------
@@ -131,7 +141,8 @@ def evaluate_models(models: list[str], data: str, *, split: str = "validation",
         card = getattr(model, "card", None)
         sensor = card.input_sensor if card is not None and card.input_sensor != "unknown" else None
         scenes = open_split(kind, split, root=root, n=count, size=size, seed=seed, sensor=sensor,
-                            illuminant=illuminant)
+                            illuminant=illuminant if illuminant is not None
+                            else _trained_illuminant(card, kind))
         totals: dict[str, float] = {}
         for i in range(len(scenes)):
             rgb, cube = split_pair(scenes[i])

@@ -89,3 +89,13 @@ def test_stage_by_stage_and_errors(tmp_path, recipe, capsys) -> None:
 def test_evaluate_rejects_bad_data_spec(capsys) -> None:
     assert main(["evaluate", "--model", "x", "--data", "arad1k"]) == 2
     assert "arad1k:ROOT" in capsys.readouterr().err
+
+
+def test_evaluate_defaults_to_the_illuminants_a_model_was_trained_under() -> None:
+    from specrecon.cli.evaluate import _trained_illuminant
+    from specrecon.models import load_model
+
+    card = load_model("hydra-natural-31").card
+    assert _trained_illuminant(card, "synthetic-natural") == ["D50", "D55", "D65", "D75"]
+    assert _trained_illuminant(card, "synthetic-satellite") is None
+    assert _trained_illuminant(None, "synthetic-natural") is None

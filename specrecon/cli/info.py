@@ -37,6 +37,7 @@ def _open(path: Path) -> object:
 def describe(da: object, path: Path | None = None) -> str:
     """A human-readable multi-line description of a DataArray on disk."""
     import numpy as np
+    import rioxarray  # noqa: F401  (registers .rio for CRS and transform)
 
     lines = []
     if path is not None:
@@ -64,7 +65,7 @@ def describe(da: object, path: Path | None = None) -> str:
         lines.append(f"crs:         unknown ({type(err).__name__})")
     for key in ("model", "model_sha256", "specrecon_version", "source", "synthetic"):
         if key in da.attrs:
-            lines.append(f"{key + ':':<13}{da.attrs[key]}")
+            lines.append(f"{key + ':':<13}{' ' if len(key) > 11 else ''}{da.attrs[key]}")
     return "\n".join(lines)
 
 

@@ -107,4 +107,14 @@ def test_info_describes_cube(tmp_path: Path, tiny_satellite_weights: Path,
     assert main(["info", str(path)]) == 0
     out = capsys.readouterr().out
     assert "202 bands" in out and "EPSG:32633" in out
+    # in a fresh process too, where nothing imported rioxarray beforehand
+    import subprocess
+    import sys
+
+    from specrecon.io import to_zarr
+
+    store = to_zarr(cube, tmp_path / "truth.zarr")
+    fresh = subprocess.run([sys.executable, "-m", "specrecon", "info", str(store)],
+                           capture_output=True, text=True, check=True).stdout
+    assert "EPSG:32633" in fresh and "transform:" in fresh
     assert main(["info", str(tmp_path / "missing.tif")]) == 2

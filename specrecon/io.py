@@ -524,6 +524,8 @@ def open_cube(path: str | os.PathLike, *, variable: str | None = None,
     >>> cube.rio.crs                                                 # doctest: +SKIP
     CRS.from_epsg(32633)
     """
+    import rioxarray  # noqa: F401  (registers .rio on the returned cube: CRS, transform)
+
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".zarr" or (path.is_dir() and (path / "zarr.json").exists()):

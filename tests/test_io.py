@@ -141,3 +141,16 @@ def test_region_write_into_existing_store(tmp_path: Path) -> None:
     to_zarr(patch, tmp_path / "r.zarr", region={"y": slice(0, 12)})
     out = open_cube(tmp_path / "r.zarr").values
     assert np.all(out[:, :12] == 7) and np.array_equal(out[:, 12:], cube.values[:, 12:])
+
+
+def test_open_cube_result_has_rio_in_a_fresh_process(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from specrecon.datasets.synthetic import satellite_scene
+
+    store = to_zarr(satellite_scene(16, 16, seed=2).cube, tmp_path / "c.zarr")
+    code = (f"import specrecon; c = specrecon.open_cube({str(store)!r}); "
+            "print(c.rio.crs.to_epsg(), c.rio.transform()[0])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["32633", "30.0"]

@@ -189,8 +189,11 @@ def input_scaling(da: xr.DataArray, scale: float | None = None) -> tuple[float, 
     2. CF ``scale_factor`` / ``add_offset`` in ``da.attrs`` (undecoded data; the identity
        ``1, 0`` that ``rioxarray.open_rasterio`` always records is ignored);
     3. integer data: ``valid_max`` or ``valid_range`` attrs give the full
-       scale; else ``uint8 -> 1/255``, ``uint16 -> 1/65535``; any other
-       integer type raises;
+       scale; else ``uint8 -> 1/255``; any other integer type raises. uint16 in
+       particular has no safe default: 16-bit camera images use the full range
+       (``scale=1/65535``) while Sentinel-2 / Landsat surface reflectance products
+       store reflectance x 10000 (``scale=1e-4``, plus their product offsets), and
+       guessing wrong would silently darken or brighten the cube 6.5-fold;
     4. float data: assumed in [0, 1] (range-checked against :data:`FLOAT_RANGE`).
 
     Parameters
@@ -236,11 +239,16 @@ def input_scaling(da: xr.DataArray, scale: float | None = None) -> tuple[float, 
         if dt == np.uint8:
             return 1.0 / 255.0, 0.0, False
         if dt == np.uint16:
-            return 1.0 / 65535.0, 0.0, False
+            raise DataScaleError(format_message(
+                "uint8 data, or integer data with scale_factor/valid_max attributes",
+                "uint16 data without them (its scale is ambiguous)",
+                "pass scale=1e-4 for reflectance x 10000 (Sentinel-2 / Landsat L2 style; "
+                "subtract any product offset first) or scale=1/65535 for full-range "
+                "16-bit images (CLI: --scale)"))
         raise DataScaleError(format_message(
-            "uint8/uint16 data, or integer data with scale_factor/valid_max attributes",
+            "uint8 data, or integer data with scale_factor/valid_max attributes",
             f"{dt.name} data without them",
-            "pass scale= (e.g. scale=1/10000 for reflectance x 10000)"))
+            "pass scale= (e.g. scale=1e-4 for reflectance x 10000)"))
     return 1.0, 0.0, True
 
 

@@ -179,6 +179,10 @@ def test_all_nan_input(tiny: torch.nn.Module) -> None:
 def test_unknown_scale(tiny: torch.nn.Module) -> None:
     with pytest.raises(DataScaleError, match="int32"):
         reconstruct(make_rgb(np.ones((3, 8, 8), "int32")), tiny, **KW)
+    with pytest.raises(DataScaleError, match="scale=1e-4 for reflectance x 10000"):
+        reconstruct(make_rgb(np.ones((3, 8, 8), "uint16")), tiny, **KW)
+    ok = reconstruct(make_rgb(np.full((3, 8, 8), 5000, "uint16")), tiny, scale=1e-4, **KW)
+    assert ok.attrs["input_scale"] == 1e-4
     big = make_rgb(np.full((3, 8, 8), 200.0, "float32"))
     with pytest.raises(DataScaleError, match="scale="):
         reconstruct(big, tiny, **KW)

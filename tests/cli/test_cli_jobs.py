@@ -68,6 +68,9 @@ def test_reconstruct_geotiff_to_zarr_and_refuses_overwrite(
     out = tmp_path / "cube.zarr"
     args = ["reconstruct", str(tif), str(out), "--model", str(tiny_satellite_weights),
             "--chunks", "32", "--no-progress"]
+    assert main(args) == 2                      # uint16 of unknown scale: refused, not guessed
+    assert "--scale" in capsys.readouterr().err
+    args += ["--scale", str(1 / 65535)]
     assert main(args) == 0
     assert "202 bands" in capsys.readouterr().out
     from specrecon.io import open_cube

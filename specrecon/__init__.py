@@ -13,45 +13,45 @@ True
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from specrecon import accessor as _accessor  # noqa: F401  (registers .hsr)
 from specrecon import errors
+from specrecon._lazy import lazy_exports
 from specrecon._version import __version__
 
 # public name -> module that defines it (imported on first access)
 _LAZY: dict[str, str] = {
     # models and weights
-    "create_model": "specrecon.models",
-    "list_models": "specrecon.models",
-    "register_model": "specrecon.models",
-    "load_model": "specrecon.models",
-    "save_model": "specrecon.models",
-    "list_pretrained": "specrecon.models",
+    "create_model": "models",
+    "list_models": "models",
+    "register_model": "models",
+    "load_model": "models",
+    "save_model": "models",
+    "list_pretrained": "models",
     # inference
-    "reconstruct": "specrecon.inference",
+    "reconstruct": "inference",
     # spectral layer
-    "Sensor": "specrecon.spectral",
-    "BandSet": "specrecon.spectral",
-    "get_sensor": "specrecon.spectral",
-    "list_sensors": "specrecon.spectral",
-    "get_bandset": "specrecon.spectral",
-    "list_bandsets": "specrecon.spectral",
-    "simulate_rgb": "specrecon.spectral",
-    "project": "specrecon.spectral",
-    "resample": "specrecon.spectral",
+    "Sensor": "spectral",
+    "BandSet": "spectral",
+    "get_sensor": "spectral",
+    "list_sensors": "spectral",
+    "get_bandset": "spectral",
+    "list_bandsets": "spectral",
+    "simulate_rgb": "spectral",
+    "project": "spectral",
+    "resample": "spectral",
     # metrics
-    "mrae": "specrecon.metrics",
-    "rmse": "specrecon.metrics",
-    "psnr": "specrecon.metrics",
-    "sam": "specrecon.metrics",
-    "evaluate": "specrecon.metrics",
-    "ntire_crop": "specrecon.metrics",
+    "mrae": "metrics",
+    "rmse": "metrics",
+    "psnr": "metrics",
+    "sam": "metrics",
+    "evaluate": "metrics",
+    "ntire_crop": "metrics",
     # output
-    "to_zarr": "specrecon.io",
-    "to_netcdf": "specrecon.io",
-    "open_cube": "specrecon.io",
+    "to_zarr": "io",
+    "to_netcdf": "io",
+    "open_cube": "io",
 }
 
 _SUBMODULES = {"models", "metrics", "spectral", "datasets", "training", "io", "tiling",
@@ -60,18 +60,7 @@ _SUBMODULES = {"models", "metrics", "spectral", "datasets", "training", "io", "t
 __all__ = ["__version__", "errors", *sorted(_LAZY)]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    if name in _SUBMODULES:
-        return importlib.import_module(f"specrecon.{name}")
-    raise AttributeError(f"module 'specrecon' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY, _SUBMODULES)
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only

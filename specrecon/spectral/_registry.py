@@ -3,20 +3,20 @@
 Band sets (:mod:`specrecon.spectral.bandsets`) and sensors
 (:mod:`specrecon.spectral.sensors`) share this: built-ins are given as loader
 functions, called once and cached; users may register their own entries.
-Callers normalise the names themselves (the two registries differ there).
+Names are matched regardless of case, surrounding spaces and ``-`` / ``_`` / `` ``.
 
 Examples
 --------
 >>> reg = LazyRegistry("widget", {"a": lambda: 1}, unknown_hint="pick a listed name")
->>> reg.get("a", "A"), reg.names()
+>>> reg.get("A"), reg.names()
 (1, ['a'])
->>> reg.register("b", 2)
-2
+>>> reg.register("b-2", 2), reg.get("B_2")
+(2, 2)
 >>> try:
-...     reg.get("zz", "zz")
+...     reg.get("zz")
 ... except UnknownSensorError as err:
 ...     print(err)
-expected a widget name, one of a, b; found 'zz'. To fix: pick a listed name
+expected a widget name, one of a, b_2; found 'zz'. To fix: pick a listed name
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class LazyRegistry(Generic[T]):
     kind : str
         What an entry is, for messages ("band-set", "sensor").
     builtins : mapping of str to callable
-        Normalised name -> loader returning the entry.
+        Name -> loader returning the entry (names are normalised with :meth:`key`).
     unknown_hint : str
         The "what to do" part of the message for an unknown name.
     """
@@ -47,7 +47,8 @@ class LazyRegistry(Generic[T]):
                  unknown_hint: str) -> None:
         self.kind = kind
         self.unknown_hint = unknown_hint
-        self._builtins: dict[str, Callable[[], T]] = dict(builtins)
+        self._builtins: dict[str, Callable[[], T]] = {self.key(k): v
+                                                      for k, v in builtins.items()}
         self._items: dict[str, T] = {}
         self._lock = threading.Lock()
 
@@ -55,12 +56,18 @@ class LazyRegistry(Generic[T]):
         """Sorted names of the built-in and registered entries."""
         return sorted(set(self._builtins) | set(self._items))
 
-    def get(self, key: str, name: Any) -> T:
-        """Entry under the normalised ``key`` (loading a built-in once).
+    @staticmethod
+    def key(name: Any) -> str:
+        """Registry key of ``name``: lower case, ``-`` and spaces as ``_``."""
+        return str(name).strip().lower().replace("-", "_").replace(" ", "_")
 
-        ``name`` is what the caller asked for, quoted in the error message.
-        Raises :class:`~specrecon.errors.UnknownSensorError` for an unknown key.
+    def get(self, name: Any) -> T:
+        """Entry called ``name`` (loading a built-in once).
+
+        Raises :class:`~specrecon.errors.UnknownSensorError` for an unknown name,
+        quoting it as given.
         """
+        key = self.key(name)
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:
@@ -74,8 +81,9 @@ class LazyRegistry(Generic[T]):
             self._items[key] = item
             return item
 
-    def register(self, key: str, item: T, *, overwrite: bool = False) -> T:
-        """Store ``item`` under the normalised ``key``; ValueError if taken (unless overwrite)."""
+    def register(self, name: str, item: T, *, overwrite: bool = False) -> T:
+        """Store ``item`` under ``name``; ValueError if taken (unless overwrite)."""
+        key = self.key(name)
         with self._lock:
             if not overwrite and (key in self._items or key in self._builtins):
                 raise ValueError(format_message(f"a new {self.kind} name",

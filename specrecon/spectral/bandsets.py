@@ -298,7 +298,7 @@ def get_bandset(name: str | BandSet) -> BandSet:
     """
     if isinstance(name, BandSet):
         return name
-    return _REGISTRY.get(_key(name), name)
+    return _REGISTRY.get(name)
 
 
 def register_bandset(bandset: BandSet, *, overwrite: bool = False) -> BandSet:
@@ -310,9 +310,5 @@ def register_bandset(bandset: BandSet, *, overwrite: bool = False) -> BandSet:
     >>> get_bandset("doc_two") is bs
     True
     """
-    return _REGISTRY.register(_key(bandset.name), bandset, overwrite=overwrite)
+    return _REGISTRY.register(bandset.name, bandset, overwrite=overwrite)
 
-
-def _key(name: Any) -> str:
-    """Registry key of a band-set name: case, spaces and '-' vs '_' do not matter."""
-    return str(name).strip().lower().replace("-", "_").replace(" ", "_")

@@ -411,10 +411,6 @@ _REGISTRY: LazyRegistry[Sensor] = LazyRegistry(
     unknown_hint="pick a listed name or register your own with register_sensor(Sensor(...))")
 
 
-def _normalise_name(name: str) -> str:
-    return str(name).strip().lower().replace("-", "_").replace(" ", "_")
-
-
 def list_sensors() -> list[str]:
     """Names of the built-in and registered sensors.
 
@@ -456,7 +452,7 @@ def get_sensor(name: str | Sensor) -> Sensor:
     """
     if isinstance(name, Sensor):
         return name
-    return _REGISTRY.get(_normalise_name(name), name)
+    return _REGISTRY.get(name)
 
 
 def register_sensor(sensor: Sensor, *, overwrite: bool = False) -> Sensor:
@@ -488,4 +484,4 @@ def register_sensor(sensor: Sensor, *, overwrite: bool = False) -> Sensor:
     if not isinstance(sensor, Sensor):
         raise TypeError(format_message("a Sensor", type(sensor).__name__,
                                        "build one with Sensor(...) or Sensor.gaussian(...)"))
-    return _REGISTRY.register(_normalise_name(sensor.name), sensor, overwrite=overwrite)
+    return _REGISTRY.register(sensor.name, sensor, overwrite=overwrite)

@@ -252,7 +252,7 @@ def consistency_correct(cube: Any, rgb: Any, matrix: Any, *, fit: Fit = "none",
     """
     if fit not in _FITS:
         raise ConfigError(format_message(f"fit in {list(_FITS)}", repr(fit), "pick one of them"))
-    a = np.asarray(matrix, "float64")
+    a = np.array(matrix, dtype="float64")
     op = correction_operator(a)
     torch_in = type(cube).__module__.startswith("torch")
     if torch_in:

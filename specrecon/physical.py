@@ -46,8 +46,14 @@ import numpy as np
 
 from specrecon.errors import ConfigError, ModelMismatchError, format_message
 
-__all__ = ["InputRendering", "input_rendering", "training_render_params", "consistency_correct",
-           "consistency_correct_block", "correction_operator"]
+__all__ = [
+    "InputRendering",
+    "consistency_correct",
+    "consistency_correct_block",
+    "correction_operator",
+    "input_rendering",
+    "training_render_params",
+]
 
 Fit = Literal["none", "scale", "gains"]
 _FITS = ("none", "scale", "gains")
@@ -274,10 +280,10 @@ def consistency_correct(cube: Any, rgb: Any, matrix: Any, *, fit: Fit = "none",
         raise ModelMismatchError(format_message(
             f"{a.shape[0]} RGB channels and {a.shape[1]} bands on axis {band_axis}",
             f"{c.shape[-1]} channels and {s.shape[-1]} bands", "check the inputs' layout"))
-    rendered = s @ a.T
-    factor = _fit_factor(rendered, c, fit, np)
-    resid = np.where(np.isnan(c), 0.0, c / factor - rendered)
-    return np.moveaxis(s + resid @ op.T, -1, band_axis)
+    rendered_np = s @ a.T
+    factor_np = _fit_factor(rendered_np, c, fit, np)
+    resid_np = np.where(np.isnan(c), 0.0, c / factor_np - rendered_np)
+    return np.moveaxis(s + resid_np @ op.T, -1, band_axis)
 
 
 def _fit_factor(rendered: Any, rgb: Any, fit: str, xp: Any) -> Any:

@@ -39,15 +39,36 @@ _LAZY = {
     "training_pairs": "protocol",
     "score": "protocol",
     "align_scale": "protocol",
+    "summarize": "protocol",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "HELDOUT_SETS",
+    "HeldOutSet",
+    "MeanSpectrum",
+    "MissingDataPackageError",
+    "RootPolynomial",
+    "align_scale",
+    "evaluate_real",
+    "load_heldout",
+    "natural_heldout",
+    "render_heldout",
+    "root_polynomial_features",
+    "satellite_heldout",
+    "score",
+    "summarize",
+    "training_pairs",
+]
 
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY,
                                     {"data", "baselines", "protocol"})
 
 if TYPE_CHECKING:  # pragma: no cover
-    from specrecon.validation.baselines import MeanSpectrum, RootPolynomial, root_polynomial_features
+    from specrecon.validation.baselines import (
+        MeanSpectrum,
+        RootPolynomial,
+        root_polynomial_features,
+    )
     from specrecon.validation.data import (
         HELDOUT_SETS,
         HeldOutSet,
@@ -61,5 +82,6 @@ if TYPE_CHECKING:  # pragma: no cover
         evaluate_real,
         render_heldout,
         score,
+        summarize,
         training_pairs,
     )

@@ -28,7 +28,7 @@ import numpy as np
 
 from specrecon.errors import ConfigError, format_message
 
-__all__ = ["RootPolynomial", "MeanSpectrum", "root_polynomial_features"]
+__all__ = ["MeanSpectrum", "RootPolynomial", "root_polynomial_features"]
 
 
 def root_polynomial_features(rgb: Any, degree: int) -> np.ndarray:

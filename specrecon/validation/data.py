@@ -60,8 +60,8 @@ __all__ = [
     "MissingDataPackageError",
     "load_heldout",
     "natural_heldout",
-    "satellite_heldout",
     "package_data_dir",
+    "satellite_heldout",
 ]
 
 #: Held-out spectra closer than this (max. absolute difference, ``arad31`` grid)
@@ -70,10 +70,10 @@ NEAR_DUPLICATE = 0.01
 
 #: Held-out set name -> (PyPI package, short description).
 HELDOUT_SETS: dict[str, tuple[str, str]] = {
-    "real-natural": ("luxpy", "measured object reflectances: IES TM-30 (unique 2696), Munsell "
-                              "1269 (UEF), Opstelten 215"),
-    "real-satellite": ("earthlib", "measured surface reflectances (earthlib): soil, built, dry "
-                                   "vegetation, burned"),
+    "real-natural": ("luxpy", ("measured object reflectances: IES TM-30 (unique 2696), "
+                               "Munsell 1269 (UEF), Opstelten 215")),
+    "real-satellite": ("earthlib", ("measured surface reflectances (earthlib): soil, built, dry "
+                                    "vegetation, burned")),
 }
 
 _SAT_GAPS = ((1350.0, 1460.0), (1790.0, 1960.0))   # earthlib has no samples inside
@@ -283,7 +283,7 @@ def satellite_heldout(include_simulated: bool = False) -> HeldOutSet:
     header = (root / "spectra.sli.hdr").read_text(encoding="utf-8")
 
     def field(key: str) -> str:
-        m = re.search(rf"^{key}\s*=\s*(\{{[^}}]*\}}|[^\n]*)", header, re.M)
+        m = re.search(rf"^{key}\s*=\s*(\{{[^}}]*\}}|[^\n]*)", header, re.MULTILINE)
         if m is None:
             raise MissingDataPackageError(format_message(
                 f"'{key}' in earthlib's spectra.sli.hdr", "missing",

@@ -52,8 +52,20 @@ import numpy as np
 
 from specrecon.errors import ConfigError, ModelMismatchError, format_message
 
-__all__ = ["RenderedSet", "render_heldout", "render_spectra", "training_pairs",
-           "align_scale", "score", "evaluate_real", "HEADLINE", "MRAE_EPS", "PATCH"]
+__all__ = [
+    "HEADLINE",
+    "MRAE_EPS",
+    "PATCH",
+    "RenderedSet",
+    "align_scale",
+    "evaluate_real",
+    "render_heldout",
+    "render_spectra",
+    "score",
+    "summarize",
+    "to_json",
+    "training_pairs",
+]
 
 #: Side of each spectrum's uniform patch in the mosaic (pixels).
 PATCH = 8
@@ -190,8 +202,8 @@ def render_heldout(card: Any, heldout: Any, *, illuminant: str = "D65",
 
 
 def _recipe_data(card: Any) -> dict[str, Any]:
-    return dict((((getattr(card, "training", None) or {}).get("recipe") or {}).get("data")
-                 or {}))
+    return dict(((getattr(card, "training", None) or {}).get("recipe") or {}).get("data")
+                 or {})
 
 
 @functools.lru_cache(maxsize=8)
@@ -482,3 +494,37 @@ def evaluate_real(models: Any, name: str, *, illuminant: str = "D65", n: int | N
 def to_json(result: dict[str, Any]) -> str:
     """JSON text of an :func:`evaluate_real` result."""
     return json.dumps(result, indent=2, allow_nan=True)
+
+
+def summarize(result: dict[str, Any]) -> dict[str, Any]:
+    """Compact headline numbers of an :func:`evaluate_real` result (e.g. for a model card).
+
+    Returns
+    -------
+    dict
+        ``set``, ``spectra``, ``metric`` (the headline metric's name) and
+        ``methods``: ``{method: {"raw": value, "physical": value,
+        "brightness": {factor: relative change}}}``.
+
+    Examples
+    --------
+    >>> m = {"mrae_aligned": 0.2}
+    >>> res = {"set": "real-natural", "spectra": 5, "headline": "mrae_aligned", "rows": [
+    ...     {"method": "a", "physical": False, "overall": m, "brightness": {"0.9": 0.01}},
+    ...     {"method": "a", "physical": True, "overall": {"mrae_aligned": 0.1},
+    ...      "brightness": {}}]}
+    >>> summarize(res)["methods"]["a"]
+    {'raw': 0.2, 'brightness': {'0.9': 0.01}, 'physical': 0.1}
+    """
+    key = result["headline"]
+    methods: dict[str, dict[str, Any]] = {}
+    for r in result["rows"]:
+        entry = methods.setdefault(r["method"], {})
+        if r["physical"]:
+            entry["physical"] = round(float(r["overall"][key]), 4)
+        else:
+            entry["raw"] = round(float(r["overall"][key]), 4)
+            if r.get("brightness"):
+                entry["brightness"] = {f: round(float(v), 4) for f, v in r["brightness"].items()}
+    return {"set": result["set"], "spectra": result["spectra"], "metric": key,
+            "methods": methods}

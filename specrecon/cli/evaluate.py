@@ -240,14 +240,18 @@ def format_real_table(result: dict[str, Any], per_class: bool = False) -> str:
     m       model  no        0.2000  0.1000        0.1500    0.0500  0.1000  1.5000  +1.0%
     """
     factors = sorted({f for r in result["rows"] for f in r["brightness"]}, key=float)
+    key = result["headline"]
+    clipped = any("overall_clipped" in r for r in result["rows"])
     head = ["method", "kind", "physical", *(c for c, _ in _REAL_COLUMNS), "scale",
-            *(f"bright x{f}" for f in factors)]
+            *(f"bright x{f}" for f in factors), *([f"{key} clipped"] if clipped else [])]
     body = []
     for r in result["rows"]:
         body.append([r["method"], r["kind"], "yes" if r["physical"] else "no",
                      *(f"{r['overall'][k]:.4f}" for _, k in _REAL_COLUMNS), f"{r['scale']:.4f}",
                      *(f"{100 * r['brightness'][f]:+.1f}%" if f in r["brightness"] else ""
-                       for f in factors)])
+                       for f in factors),
+                     *([f"{r['overall_clipped'][key]:.4f}" if "overall_clipped" in r else ""]
+                       if clipped else [])])
     lines = [(f"{result['set']}: {result['spectra']} spectra; headline metric "
               f"{result['headline']}"), result["protocol"], _align([head, *body])]
     if per_class:

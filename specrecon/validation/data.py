@@ -98,8 +98,10 @@ class HeldOutSet:
     labels : tuple of str
         One class per spectrum (source for ``real-natural``, surface class for
         ``real-satellite``).
-    name, source : str
-        Set name and provenance in words.
+    name : str
+        Set name (``"real-natural"`` or ``"real-satellite"``).
+    source : str
+        Provenance in words.
     gaps : tuple of (float, float)
         Open wavelength intervals without measurements.
     """

@@ -87,10 +87,14 @@ class RenderedSet:
         ``(n, 3)`` float64 model input in [0, 1].
     valid : numpy.ndarray
         ``(bands,)`` bool: bands covered by measurements (the scored ones).
-    labels, names : tuple of str
-        Class and identifier of each spectrum.
-    name, description : str
-        Set name; truth and rendering in words.
+    labels : tuple of str
+        Class of each spectrum.
+    names : tuple of str
+        Identifier of each spectrum.
+    name : str
+        Set name.
+    description : str
+        Truth and rendering in words.
     """
 
     truth: np.ndarray
@@ -466,23 +470,34 @@ def evaluate_real(models: Any, name: str, *, illuminant: str = "D65", n: int | N
         predictors.append(("root-poly-3-heldout-2fold", "oracle",
                            _two_fold(rendered.rgb, rendered.truth, seed)))
 
+    lo, hi = (tuple(card.value_range) if getattr(card, "value_range", None) else (0.0, 1.0))
+
+    def correct(p: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+        return consistency_correct(p[:, :, None, None], rgb[:, :, None, None], rendering.matrix,
+                                   fit=rendering.fit)[:, :, 0, 0]
+
+    def changes(m_1: float, scaled: dict[str, np.ndarray]) -> dict[str, float]:
+        out = {}
+        for f, p_f in scaled.items():
+            m_f = score(p_f, rendered)["overall"]["mrae_aligned"]
+            out[f] = (m_f - m_1) / m_1 if m_1 > 0 else float("nan")
+        return out
+
     rows = []
     for label, kind, predict in predictors:
         pred = predict(rendered.rgb)
-        base_score = score(pred, rendered)
-        changes = {}
-        for f in brightness:
-            p_f = predict(np.clip(rendered.rgb * float(f), 0.0, 1.0))
-            m_f = score(p_f, rendered)["overall"]["mrae_aligned"]
-            m_1 = base_score["overall"]["mrae_aligned"]
-            changes[f"{float(f):g}"] = (m_f - m_1) / m_1 if m_1 > 0 else float("nan")
-        rows.append({"method": label, "kind": kind, "physical": False, **base_score,
-                     "brightness": changes})
+        inputs = {f"{float(f):g}": np.clip(rendered.rgb * float(f), 0.0, 1.0) for f in brightness}
+        preds = {f: predict(x) for f, x in inputs.items()}
+        base = score(pred, rendered)
+        rows.append({"method": label, "kind": kind, "physical": False, **base,
+                     "brightness": changes(base["overall"]["mrae_aligned"], preds)})
         if physical:
-            fixed = consistency_correct(pred[:, :, None, None], rendered.rgb[:, :, None, None],
-                                        rendering.matrix, fit=rendering.fit)[:, :, 0, 0]
-            rows.append({"method": label, "kind": kind, "physical": True,
-                         **score(fixed, rendered), "brightness": {}})
+            fixed = correct(pred, rendered.rgb)
+            res = score(fixed, rendered)
+            res["overall_clipped"] = score(np.clip(fixed, lo, hi), rendered)["overall"]
+            fixed_f = {f: correct(preds[f], inputs[f]) for f in preds}
+            rows.append({"method": label, "kind": kind, "physical": True, **res,
+                         "brightness": changes(res["overall"]["mrae_aligned"], fixed_f)})
     return {"set": name, "spectra": len(heldout),
             "classes": {c: int(sum(lab == c for lab in heldout.labels)) for c in heldout.classes},
             "bands_scored": int(rendered.valid.sum()), "illuminant": illuminant if _natural(name)

@@ -111,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sets", nargs="+", default=list(PAIRS), choices=list(PAIRS))
     p.add_argument("--n", type=int, default=None, help="stratified subset per set (default all)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--illuminant", default="D65", help="real-natural illuminant (default D65)")
     p.add_argument("--models", nargs="*", default=None,
                    help="override the models (first = the HYDRA of the targets, second = MST++); "
                         "names or .safetensors paths, used for every selected set")
@@ -126,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         models = args.models or list(PAIRS[name])
         if args.models:
             PAIRS[name] = (models[0], models[1] if len(models) > 1 else models[0])
-        res = evaluate_real(models, name, n=args.n, seed=args.seed, physical=True,
+        res = evaluate_real(models, name, n=args.n, seed=args.seed, illuminant=args.illuminant,
+                            physical=True,
                             brightness=(0.9, 1.1), baselines=True, oracle=True,
                             device=args.device)
         results.append(res)

@@ -13,7 +13,7 @@ specrecon uses:
   * ``opstelten``: the 215 samples of Opstelten (1983).
 
   Spectra within a max. absolute difference of :data:`NEAR_DUPLICATE` (on the
-  ``arad31`` grid) of any training spectrum
+  ``arad31`` grid) of any measured training spectrum
   (:func:`specrecon.datasets._spectra_library.measured_reflectances`) are dropped,
   so the set stays disjoint from training even where sources overlap (the CIE test
   colour samples are Munsell chips).
@@ -240,10 +240,14 @@ def natural_heldout() -> HeldOutSet:
     MissingDataPackageError
         If luxpy is not installed.
     """
-    from specrecon.datasets.synthetic import natural_library
+    from specrecon.datasets._spectra_library import measured_reflectances
+    from specrecon.spectral import get_bandset
 
     raw = _natural_raw()
-    train = natural_library()
+    bs = get_bandset("arad31")
+    # the measured training *sources* (not derived training spectra), so that the
+    # held-out set does not change when the training library grows
+    train = measured_reflectances(tuple(bs.wavelengths.tolist()), tuple(bs.fwhm.tolist()))
     held = raw.on_grid(train.wavelengths, train.fwhm)
     tv = np.asarray(train.values, "float64")
     dist = np.empty(len(raw))

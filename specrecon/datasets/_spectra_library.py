@@ -37,9 +37,13 @@ __all__ = [
     "REAL_ILLUMINANTS",
     "DAYLIGHT_ILLUMINANTS",
     "SpectralLibrary",
+    "DAYLIGHT_CCT_RANGE",
     "band_average",
+    "daylight_spectrum",
+    "derived_reflectances",
     "illuminant_spectrum",
     "measured_reflectances",
+    "measured_sources",
     "satellite_library",
 ]
 
@@ -56,6 +60,12 @@ REAL_ILLUMINANTS: tuple[str, ...] = (
 #: CIE daylight illuminants: the outdoor-light subset of :data:`REAL_ILLUMINANTS`,
 #: closest to ARAD-1K's mostly outdoor scenes (the shipped natural model trains on these).
 DAYLIGHT_ILLUMINANTS: tuple[str, ...] = ("D50", "D55", "D65", "D75")
+
+#: Correlated colour temperatures (K) of the CIE D-series daylights drawn for the
+#: ``"daylight"`` illuminant token: overcast / low sun (4000 K) to open shade / north
+#: sky (12000 K); drawn uniformly in reciprocal temperature (mired), as daylight
+#: measurements cluster near 5000-7000 K.
+DAYLIGHT_CCT_RANGE: tuple[float, float] = (4000.0, 12000.0)
 
 # The measured reflectance sets taken from colour-science: (label prefix, loader key).
 _MEASURED_SETS: tuple[tuple[str, str], ...] = (
@@ -249,6 +259,170 @@ def illuminant_spectrum(name: str, wavelengths: tuple[float, ...],
     spd = _to_1nm(np.asarray(sd.wavelengths, "float64"), np.asarray(sd.values, "float64"), grid)
     band = band_average(np.clip(spd, 0.0, None)[None, :], grid, centres, fw)[0]
     return (band / band.max()).astype("float32")
+
+
+def measured_sources() -> tuple[str, ...]:
+    """Names of the measured reflectance sources (the ``"<set>"`` part of the labels).
+
+    Returns
+    -------
+    tuple of str
+        E.g. ``("rawtoaces190", "colorchecker_babel", ...)``; pass some of them as
+        ``exclude_sources`` to :func:`specrecon.datasets.synthetic.natural_scene` to
+        keep them out of training (held-out validation).
+
+    Examples
+    --------
+    >>> "pmc" in measured_sources()
+    True
+    """
+    return tuple(prefix for prefix, _ in _MEASURED_SETS)
+
+
+@functools.lru_cache(maxsize=256)
+def _daylight_cached(cct: float, wavelengths: tuple[float, ...],
+                     fwhm: tuple[float, ...]) -> np.ndarray:
+    import_colour()
+    from colour import sd_CIE_illuminant_D_series
+    from colour.temperature import CCT_to_xy_CIE_D
+
+    # CIE D-series chromaticity of the nominal temperature (1.4388 / 1.4380: the
+    # revised second radiation constant, as for D65 = 6504 K)
+    xy = CCT_to_xy_CIE_D(float(cct) * 1.4388 / 1.4380)
+    sd = sd_CIE_illuminant_D_series(xy)
+    centres = np.asarray(wavelengths, "float64")
+    fw = np.asarray(fwhm, "float64")
+    grid = _grid_for(centres, fw)
+    spd = _to_1nm(np.asarray(sd.wavelengths, "float64"), np.asarray(sd.values, "float64"), grid)
+    band = band_average(np.clip(spd, 0.0, None)[None, :], grid, centres, fw)[0]
+    return (band / band.max()).astype("float32")
+
+
+def daylight_spectrum(cct: float, wavelengths: tuple[float, ...],
+                      fwhm: tuple[float, ...]) -> np.ndarray:
+    """The CIE D-series daylight of a correlated colour temperature, scaled to a maximum of 1.
+
+    Parameters
+    ----------
+    cct : float
+        Nominal correlated colour temperature in kelvin (4000-25000, the range of
+        the CIE daylight locus); rounded to 10 K (the spectra are cached).
+    wavelengths, fwhm : tuple of float
+        Band grid.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 ``(n_bands,)`` with maximum 1.
+
+    Raises
+    ------
+    ConfigError
+        If ``cct`` lies outside 4000-25000 K.
+
+    Examples
+    --------
+    >>> wl, fw = tuple(np.arange(400.0, 701.0, 10.0)), (10.0,) * 31
+    >>> d65 = illuminant_spectrum("D65", wl, fw)
+    >>> bool(np.abs(daylight_spectrum(6500.0, wl, fw) - d65).max() < 0.01)
+    True
+    >>> warm, cold = daylight_spectrum(4000.0, wl, fw), daylight_spectrum(12000.0, wl, fw)
+    >>> bool(warm[0] < cold[0])   # less blue in warm daylight
+    True
+    """
+    from specrecon.errors import ConfigError
+
+    if not 4000.0 <= float(cct) <= 25000.0:
+        raise ConfigError(format_message(
+            "a daylight correlated colour temperature in 4000-25000 K", repr(cct),
+            "use e.g. 6500 (D65); CIE D-series daylight is defined on 4000-25000 K"))
+    return _daylight_cached(round(float(cct) / 10.0) * 10.0, tuple(wavelengths), tuple(fwhm))
+
+
+def _fit_in_range(base: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """Largest ``t`` in [0, 1] per row with ``base + t * delta`` inside [0, 1]."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        up = np.where(delta > 0, (1.0 - base) / delta, np.inf)
+        down = np.where(delta < 0, base / -delta, np.inf)
+    return np.clip(np.minimum(up, down).min(axis=1), 0.0, 1.0)
+
+
+def derived_reflectances(base: np.ndarray, n: int, seed: int, *, n_components: int = 6,
+                         jitter: float = 0.35) -> np.ndarray:
+    """New plausible reflectances derived from measured ones: mixtures and basis perturbations.
+
+    Three kinds, in equal shares (every draw from ``seed``):
+
+    - **additive mixtures** of two or three spectra with Dirichlet(1) weights (a
+      pixel covering several materials side by side);
+    - **subtractive mixtures** of two spectra, a weighted geometric mean
+      ``exp(w log r1 + (1 - w) log r2)`` (pigments or dyes in one layer; lies
+      outside the convex hull of the measured set);
+    - **basis perturbations**: a measured spectrum plus a random combination of the
+      first ``n_components`` principal components of ``base`` (standard deviation
+      ``jitter`` x each component's own spread).
+
+    Half of the mixtures also receive a basis perturbation. Perturbations are
+    scaled down (never clipped) where they would leave [0, 1], so every result is
+    as smooth as the principal components and lies in [0, 1].
+
+    Parameters
+    ----------
+    base : numpy.ndarray
+        ``(m, bands)`` measured reflectances in [0, 1], ``m >= 3``.
+    n : int
+        Number of new spectra.
+    seed : int
+        Seed (the output is a pure function of ``base``, ``n`` and ``seed``).
+    n_components : int
+        Principal components used for perturbations (the leading ones are smooth).
+    jitter : float
+        Perturbation size in units of each component's standard deviation.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 ``(n, bands)`` in [0, 1].
+
+    Examples
+    --------
+    >>> wl = tuple(np.arange(400.0, 701.0, 10.0))
+    >>> lib = measured_reflectances(wl, (10.0,) * 31).values
+    >>> new = derived_reflectances(lib, 100, seed=0)
+    >>> new.shape, bool(new.min() >= 0.0 and new.max() <= 1.0)
+    ((100, 31), True)
+    """
+    base = np.asarray(base, "float64")
+    m = base.shape[0]
+    n = int(n)
+    if n <= 0:
+        return np.zeros((0, base.shape[1]), "float32")
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0xDE21]))
+    mean = base.mean(axis=0)
+    _, sv, vt = np.linalg.svd(base - mean, full_matrices=False)
+    k = int(min(n_components, vt.shape[0]))
+    comps = vt[:k] * (sv[:k, None] / np.sqrt(m))          # components scaled by their spread
+    kind = rng.integers(0, 3, n)
+    out = np.empty((n, base.shape[1]))
+    # additive mixtures of 2-3 spectra
+    idx = rng.integers(0, m, (n, 3))
+    w = rng.dirichlet(np.ones(3), n)
+    w[rng.random(n) < 0.5, 2] = 0.0
+    w /= w.sum(axis=1, keepdims=True)
+    additive = np.einsum("nk,nkb->nb", w, base[idx])
+    # subtractive (geometric) mixtures of 2 spectra
+    t = rng.uniform(0.2, 0.8, (n, 1))
+    logb = np.log(np.maximum(base, 1e-3))
+    subtractive = np.exp(t * logb[idx[:, 0]] + (1.0 - t) * logb[idx[:, 1]])
+    out[:] = np.where((kind == 0)[:, None], additive,
+                      np.where((kind == 1)[:, None], subtractive, base[idx[:, 0]]))
+    out = np.clip(out, 0.0, 1.0)
+    # basis perturbations: always for kind 2, for half of the mixtures
+    perturb = (kind == 2) | (rng.random(n) < 0.5)
+    delta = (rng.standard_normal((n, k)) * jitter) @ comps
+    scale = np.where(perturb, _fit_in_range(out, delta), 0.0)
+    out = out + scale[:, None] * delta
+    return np.clip(out, 0.0, 1.0).astype("float32")
 
 
 # --------------------------------------------------------------------------- satellite

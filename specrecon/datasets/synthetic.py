@@ -43,12 +43,16 @@ import xarray as xr
 from specrecon.cube import make_cube
 from specrecon.datasets._spectra_library import (
     CAB_LEVELS,
+    DAYLIGHT_CCT_RANGE,
     DAYLIGHT_ILLUMINANTS,
     LAI_LEVELS,
     REAL_ILLUMINANTS,
     SpectralLibrary,
+    daylight_spectrum,
+    derived_reflectances,
     illuminant_spectrum,
     measured_reflectances,
+    measured_sources,
     satellite_library,
 )
 from specrecon.errors import ChunkingError, ConfigError, SpatialDimensionError, format_message
@@ -300,8 +304,15 @@ def _label(rgb: xr.DataArray, attrs: Mapping[str, Any]) -> xr.DataArray:
 
 # =========================================================================== natural
 
-def natural_library() -> SpectralLibrary:
+def natural_library(exclude_sources: Sequence[str] = ()) -> SpectralLibrary:
     """The measured reflectance library of :func:`natural_scene` on the ``arad31`` grid.
+
+    Parameters
+    ----------
+    exclude_sources : sequence of str
+        Measured sources to leave out, by the set name before the ``":"`` of the
+        labels (see :func:`specrecon.datasets._spectra_library.measured_sources`),
+        e.g. sources held out for validation.
 
     Returns
     -------
@@ -310,16 +321,91 @@ def natural_library() -> SpectralLibrary:
         ``"colorchecker_babel:dark skin"``; see
         :func:`specrecon.datasets._spectra_library.measured_reflectances`.
 
+    Raises
+    ------
+    ConfigError
+        If a name in ``exclude_sources`` is not a known source, or nothing is left.
+
     Examples
     --------
     >>> lib = natural_library()
     >>> lib.values.shape[1], len(lib.names) > 300
     (31, True)
+    >>> len(natural_library(exclude_sources=["pmc"]).names) == len(lib.names) - 30
+    True
     """
     from specrecon.spectral import get_bandset
 
     bs = get_bandset("arad31")
-    return measured_reflectances(tuple(bs.wavelengths.tolist()), tuple(bs.fwhm.tolist()))
+    lib = measured_reflectances(tuple(bs.wavelengths.tolist()), tuple(bs.fwhm.tolist()))
+    drop = tuple(str(x) for x in exclude_sources)
+    if not drop:
+        return lib
+    known = measured_sources()
+    unknown = [x for x in drop if x not in known]
+    if unknown:
+        raise ConfigError(format_message(f"source names among {list(known)}", repr(unknown),
+                                         "use the set names before ':' in natural_library().names"))
+    keep = np.array([n.split(":", 1)[0] not in drop for n in lib.names])
+    if not keep.any():
+        raise ConfigError(format_message("at least one measured source left", "all excluded",
+                                         "exclude fewer sources"))
+    return SpectralLibrary(values=lib.values[keep], names=tuple(np.asarray(lib.names)[keep]),
+                           wavelengths=lib.wavelengths, fwhm=lib.fwhm,
+                           source=lib.source + f" (excluded: {', '.join(drop)})")
+
+
+def _illuminant_for(illuminant: str | Sequence[str] | None, seed: int,
+                    bs: Any) -> tuple[str, np.ndarray]:
+    """(name, band spectrum) of a scene's illuminant; ``"daylight"`` draws a CIE D-series CCT."""
+    if illuminant is None or not isinstance(illuminant, str):
+        choices = REAL_ILLUMINANTS if illuminant is None else tuple(illuminant)
+        if not choices:
+            raise ConfigError(format_message("at least one illuminant name", "an empty sequence",
+                                             "pass e.g. DAYLIGHT_ILLUMINANTS or None"))
+        rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x111]))
+        illuminant = str(choices[int(rng.integers(len(choices)))])
+    wl, fw = tuple(bs.wavelengths.tolist()), tuple(bs.fwhm.tolist())
+    if illuminant == "daylight":
+        rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x112]))
+        lo, hi = DAYLIGHT_CCT_RANGE
+        cct = 1e6 / rng.uniform(1e6 / hi, 1e6 / lo)
+        cct = round(cct / 10.0) * 10.0
+        return f"daylight {cct:.0f} K", daylight_spectrum(cct, wl, fw)
+    return illuminant, illuminant_spectrum(illuminant, wl, fw)
+
+
+def _check_range(value: Any, name: str, lo: float, hi: float) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    try:
+        a, b = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ConfigError(format_message(f"{name} as a (low, high) pair", repr(value),
+                                         f"pass e.g. {name}=({lo}, {hi})")) from None
+    if not (lo <= a <= b <= hi):
+        raise ConfigError(format_message(f"{name} with {lo} <= low <= high <= {hi}",
+                                         repr(value), "fix the range"))
+    return a, b
+
+
+def _degradation(seed: int, simulate: Mapping[str, Any] | None, default: Mapping[str, Any],
+                 exposure_range: Any, photon_scale_range: Any,
+                 jpeg_quality_range: Any) -> dict[str, Any]:
+    """``simulate`` keywords of one scene with its randomised exposure / noise / JPEG."""
+    kw = dict(default if simulate is None else simulate)
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0xDE9]))
+    er = _check_range(exposure_range, "exposure_range", 1e-3, 1.0)
+    pr = _check_range(photon_scale_range, "photon_scale_range", 1.0, 1e9)
+    jr = _check_range(jpeg_quality_range, "jpeg_quality_range", 1, 100)
+    if er is not None:
+        kw["exposure"] = float(rng.uniform(*er))
+    if pr is not None:   # log-uniform photo-electrons at full scale
+        kw["photon_scale"] = float(np.exp(rng.uniform(np.log(pr[0]), np.log(pr[1]))))
+    if jr is not None:
+        kw["jpeg_quality"] = int(rng.integers(int(jr[0]), int(jr[1]) + 1))
+        kw["bit_depth"] = 8
+    return kw
 
 
 def _ellipse(yy: np.ndarray, xx: np.ndarray, cy: float, cx: float, a: float, b: float,
@@ -410,7 +496,11 @@ def _natural_data(height: int, width: int, seed: int, lib: np.ndarray,
 def natural_scene(height: int = 256, width: int = 256, *, seed: int = 0,
                   sensor: str = "nikon_d5100",
                   illuminant: str | Sequence[str] | None = "D65",
-                  simulate: Mapping[str, Any] | None = None) -> Scene:
+                  simulate: Mapping[str, Any] | None = None,
+                  exclude_sources: Sequence[str] = (), derived_spectra: int = 0,
+                  exposure_range: tuple[float, float] | None = None,
+                  photon_scale_range: tuple[float, float] | None = None,
+                  jpeg_quality_range: tuple[int, int] | None = None) -> Scene:
     """A synthetic close-range scene: measured reflectances x a CIE illuminant, 31 bands.
 
     The cube is radiance-like: ``reflectance x shading x illuminant`` on the
@@ -434,12 +524,33 @@ def natural_scene(height: int = 256, width: int = 256, *, seed: int = 0,
         Camera for the RGB image (:func:`specrecon.spectral.get_sensor` name).
     illuminant : str, sequence of str or None
         ``colour.SDS_ILLUMINANTS`` key (``"D65"``, ``"A"``, ``"FL11"``,
-        ``"LED-B3"``, ...); a sequence of keys to draw one from by ``seed`` (e.g.
-        :data:`DAYLIGHT_ILLUMINANTS`); or None for a random one of
-        :data:`REAL_ILLUMINANTS`.
+        ``"LED-B3"``, ...), or ``"daylight"``: a CIE D-series daylight at a random
+        correlated colour temperature in
+        :data:`~specrecon.datasets._spectra_library.DAYLIGHT_CCT_RANGE` (uniform
+        in mired); a sequence of those to draw one from by ``seed`` (e.g.
+        :data:`DAYLIGHT_ILLUMINANTS`; repeat an entry to make it likelier); or
+        None for a random one of :data:`REAL_ILLUMINANTS`.
     simulate : mapping, optional
         Keywords for :func:`specrecon.spectral.simulate_rgb`; None uses
         :data:`DEFAULT_NATURAL_SIMULATE`.
+    exclude_sources : sequence of str
+        Measured reflectance sources to leave out (see :func:`natural_library`),
+        e.g. the sources of a held-out validation set.
+    derived_spectra : int
+        Number of extra reflectances derived for this scene from the measured ones
+        (mixtures and smooth principal-component perturbations, see
+        :func:`specrecon.datasets._spectra_library.derived_reflectances`, seeded
+        by ``seed``); regions and objects draw from measured and derived spectra
+        alike. 0 (default): measured spectra only.
+    exposure_range : (float, float), optional
+        Draw the auto-exposure target (image mean, fraction of full scale) of
+        this scene uniformly from this range instead of ``simulate["exposure"]``.
+    photon_scale_range : (float, float), optional
+        Draw the shot-noise level (photo-electrons at full scale) log-uniformly
+        from this range (NTIRE's public sample: 750).
+    jpeg_quality_range : (int, int), optional
+        Draw a JPEG quality from this range (NTIRE's public sample: 65); implies
+        8-bit quantisation.
 
     Returns
     -------
@@ -460,27 +571,32 @@ def natural_scene(height: int = 256, width: int = 256, *, seed: int = 0,
 
     height, width = _check_size(height, width)
     bs = get_bandset("arad31")
-    lib = natural_library()
-    if illuminant is None or not isinstance(illuminant, str):
-        choices = REAL_ILLUMINANTS if illuminant is None else tuple(illuminant)
-        if not choices:
-            raise ConfigError(format_message("at least one illuminant name", "an empty sequence",
-                                             "pass e.g. DAYLIGHT_ILLUMINANTS or None"))
-        rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x111]))
-        illuminant = str(choices[int(rng.integers(len(choices)))])
-    illum = illuminant_spectrum(illuminant, tuple(bs.wavelengths.tolist()), tuple(bs.fwhm.tolist()))
-    data = _natural_data(height, width, seed, lib.values, illum)
+    lib = natural_library(exclude_sources)
+    values = lib.values
+    n_derived = int(derived_spectra)
+    if n_derived < 0:
+        raise ConfigError(format_message("derived_spectra >= 0", repr(derived_spectra),
+                                         "pass 0 (measured spectra only) or a positive count"))
+    if n_derived:
+        values = np.concatenate([values, derived_reflectances(values, n_derived, seed)])
+    illuminant, illum = _illuminant_for(illuminant, seed, bs)
+    sim = _degradation(seed, simulate, DEFAULT_NATURAL_SIMULATE, exposure_range,
+                       photon_scale_range, jpeg_quality_range)
+    data = _natural_data(height, width, seed, values, illum)
     attrs = {
-        "source": "specrecon synthetic natural scene: measured colour-science reflectances x CIE "
-                  f"illuminant {illuminant} (not real imagery)",
+        "source": "specrecon synthetic natural scene: measured colour-science reflectances"
+                  + (f" and {n_derived} derived from them" if n_derived else "")
+                  + f" x CIE illuminant {illuminant} (not real imagery)",
         "synthetic": 1,
         "scene": "natural",
         "seed": int(seed),
         "illuminant": illuminant,
         "quantity": "radiance-like (reflectance x illuminant, max-normalised)",
     }
+    if exclude_sources:
+        attrs["excluded_sources"] = ", ".join(str(x) for x in exclude_sources)
     cube = make_cube(data, bs.wavelengths, bs.fwhm, good_band=bs.good, attrs=attrs)
-    rgb = _label(_simulate(cube, sensor, simulate, DEFAULT_NATURAL_SIMULATE, seed), attrs)
+    rgb = _label(_simulate(cube, sensor, sim, DEFAULT_NATURAL_SIMULATE, seed), attrs)
     rgb.attrs.setdefault("sensor", sensor)
     return Scene(rgb, cube)
 
@@ -925,6 +1041,17 @@ def scene_seeds(n: int, seed: int = 0, split: str = "train") -> list[int]:
             np.uint64)[0] >> np.uint64(1)) for i in range(int(n))]
 
 
+_NATURAL_OPTIONS = ("exclude_sources", "derived_spectra", "exposure_range",
+                    "photon_scale_range", "jpeg_quality_range")
+
+
+def _check_options(options: Mapping[str, Any], valid: Sequence[str], where: str) -> None:
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise ConfigError(format_message(f"options of {where} among {list(valid)}",
+                                         repr(unknown), "remove or rename the option"))
+
+
 def _hw(size: int | tuple[int, int]) -> tuple[int, int]:
     if isinstance(size, (int, np.integer)):
         return int(size), int(size)
@@ -935,7 +1062,8 @@ def _hw(size: int | tuple[int, int]) -> tuple[int, int]:
 def natural_dataset(n: int, size: int | tuple[int, int] = 128, *, seed: int = 0,
                     split: str = "train", sensor: str = "nikon_d5100",
                     illuminant: str | Sequence[str] | None = None,
-                    simulate: Mapping[str, Any] | None = None) -> list[Scene]:
+                    simulate: Mapping[str, Any] | None = None,
+                    **options: Any) -> list[Scene]:
     """``n`` independent :func:`natural_scene` s for training or validation.
 
     Parameters
@@ -952,7 +1080,13 @@ def natural_dataset(n: int, size: int | tuple[int, int] = 128, *, seed: int = 0,
         As in :func:`natural_scene`.
     illuminant : str, sequence of str or None
         None (default): a random real illuminant per scene; a sequence: a random
-        one of those per scene (e.g. :data:`DAYLIGHT_ILLUMINANTS`); a str: that one.
+        one of those per scene (e.g. :data:`DAYLIGHT_ILLUMINANTS`, or
+        ``["daylight"]`` for CIE daylight at random temperatures); a str: that one.
+    **options
+        Further keywords of :func:`natural_scene` (``exclude_sources``,
+        ``derived_spectra``, ``exposure_range``, ``photon_scale_range``,
+        ``jpeg_quality_range``), the same for every scene; the random draws
+        follow each scene's seed.
 
     Returns
     -------
@@ -966,7 +1100,9 @@ def natural_dataset(n: int, size: int | tuple[int, int] = 128, *, seed: int = 0,
     True
     """
     h, w = _hw(size)
-    return [natural_scene(h, w, seed=s, sensor=sensor, illuminant=illuminant, simulate=simulate)
+    _check_options(options, _NATURAL_OPTIONS, "natural_dataset")
+    return [natural_scene(h, w, seed=s, sensor=sensor, illuminant=illuminant, simulate=simulate,
+                          **options)
             for s in scene_seeds(n, seed, split)]
 
 

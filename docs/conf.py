@@ -22,7 +22,7 @@ import sys
 sys.path.insert(0, os.path.abspath(".."))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-import specrecon  # noqa: E402
+import specrecon
 
 project = "specrecon"
 author = "specrecon developers"

@@ -81,9 +81,9 @@ def _forwarded_doc(target: Callable[..., Any], where: str, method: str, drop: st
     """
     doc = inspect.cleandoc(target.__doc__ or "")
     given = "``obj``"
+    extra_names = list(inspect.signature(extra).parameters)[1:] if extra is not None else []
     if extra is not None:
-        names = ", ".join(list(inspect.signature(extra).parameters)[1:])
-        given = f"``{extra.__name__}(obj, {names})``"
+        given = f"``{extra.__name__}(obj, {', '.join(extra_names)})``"
     note = (f"Accessor form of :func:`{where}`: ``obj.hsr.{method}(...)`` calls it with"
             f" {given} as ``{drop}``.")
     if defaults:
@@ -94,10 +94,9 @@ def _forwarded_doc(target: Callable[..., Any], where: str, method: str, drop: st
     intro, *rest = _sections(doc)
     summary, _, details = intro[1].partition("\n\n")
     out = [summary.rstrip() + "\n\n" + note + "\n\n" + details.strip("\n")]
-    added = _parameter_entries(dict(_sections(inspect.cleandoc(extra.__doc__ or ""))).get(
-        "Parameters", "")) if extra is not None else []
-    extra_names = set(list(inspect.signature(extra).parameters)[1:]) if extra else set()
-    added = [(n, t) for n, t in added if set(n) & extra_names]
+    extra_doc = dict(_sections(inspect.cleandoc(extra.__doc__ or ""))) if extra else {}
+    added = [(n, t) for n, t in _parameter_entries(extra_doc.get("Parameters", ""))
+             if set(n) & set(extra_names)]
     for title, body in rest:
         if title == "Parameters":
             kept = []
@@ -105,7 +104,7 @@ def _forwarded_doc(target: Callable[..., Any], where: str, method: str, drop: st
                 if drop in names:
                     if len(names) == 1:
                         continue
-                    first, sep, tail = text.partition(" : ")
+                    _, sep, tail = text.partition(" : ")
                     text = ", ".join(n for n in names if n != drop) + sep + tail
                 kept.append(text)
             body = "\n" + "".join(t for _, t in added) + "".join(kept) + "\n"

@@ -222,3 +222,24 @@ def test_written_zarr_opens_with_plain_xarray(scene: tuple, tmp_path: Path) -> N
     var = next(iter(ds.data_vars.values()))
     assert var.rio.crs.to_epsg() == 32633
     np.testing.assert_allclose(var.values, cube.values, atol=1e-6)
+
+
+def test_ipython_help_and_tab_completion_list_the_parameters() -> None:
+    pytest.importorskip("IPython")
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        shell.user_ns["da"] = xr.DataArray(np.zeros((3, 4, 4)), dims=("band", "y", "x"))
+        info = shell.object_inspect("da.hsr.reconstruct")           # what `?` shows
+        assert "tile_size" in info["definition"] and "whole_image" in info["definition"]
+        assert "Parameters" in info["docstring"]
+        from IPython.core.completer import provisionalcompleter
+
+        shell.Completer.use_jedi = False
+        line = "da.hsr.reconstruct(tile_s"
+        with provisionalcompleter():
+            matches = [c.text for c in shell.Completer.completions(line, len(line))]
+        assert "tile_size=" in matches
+    finally:
+        InteractiveShell.clear_instance()

@@ -34,10 +34,10 @@ from specrecon._compat import import_colour
 from specrecon.errors import UnknownSensorError, format_message
 
 __all__ = [
-    "REAL_ILLUMINANTS",
-    "DAYLIGHT_ILLUMINANTS",
-    "SpectralLibrary",
     "DAYLIGHT_CCT_RANGE",
+    "DAYLIGHT_ILLUMINANTS",
+    "REAL_ILLUMINANTS",
+    "SpectralLibrary",
     "band_average",
     "daylight_spectrum",
     "derived_reflectances",

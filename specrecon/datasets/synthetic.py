@@ -59,12 +59,12 @@ from specrecon.datasets._spectra_library import (
 from specrecon.errors import ChunkingError, ConfigError, SpatialDimensionError, format_message
 
 __all__ = [
+    "DAYLIGHT_ILLUMINANTS",
     "DEFAULT_NATURAL_SIMULATE",
     "DEFAULT_SATELLITE_SIMULATE",
     "LAND_COVER_CLASSES",
-    "SATELLITE_SURFACES",
-    "DAYLIGHT_ILLUMINANTS",
     "REAL_ILLUMINANTS",
+    "SATELLITE_SURFACES",
     "Scene",
     "natural_dataset",
     "natural_library",
@@ -922,7 +922,7 @@ def _extended_surfaces(p: _SatParams, lib: SpectralLibrary, coords: tuple[Any, .
                        w_snow: np.ndarray, w_burn: np.ndarray, w_rock: np.ndarray) -> None:
     """Minor roads, snow and ice, burn scars and rock outcrops (``surfaces="extended"``)."""
     s, g = p.seed, lib.groups
-    y, x, iy, ix = coords
+    y, x = coords[0], coords[1]
     # minor roads / tracks: paved or dirt
     mixer.add(g["asphalt_aged"][0], w_minor * minor_paved * jit)
     mixer.add(g["x:gravel"][0], w_minor * ~minor_paved * jit * 0.3)

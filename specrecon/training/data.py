@@ -327,7 +327,7 @@ def batch_source(data: Any, *, stage: str, batch_size: int, patch_size: int, see
     elif patch_sizes:
         sources: dict[int, BatchSource] = {}
         for side in sorted({int(v) for v in patch_sizes}):
-            n = max(1, int(round(batch_size * (patch_size / side) ** 2)))
+            n = max(1, round(batch_size * (patch_size / side) ** 2))
             sub = PairedPatchDataset(pairs, side, patches_per_item=patches_per_item,
                                      augment=augment, simulate=simulate, seed=seed * 7919 + side)
             sources[side] = IndexedSource(sub, n, seed * 7919 + side)

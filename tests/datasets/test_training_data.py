@@ -106,7 +106,7 @@ def test_excluded_source_never_reaches_a_scene():
 
 
 def test_scene_with_derived_spectra_has_more_distinct_spectra():
-    kw = dict(seed=5, illuminant="D65")
+    kw = {"seed": 5, "illuminant": "D65"}
     _, plain = syn.natural_scene(64, 64, **kw)
     _, rich = syn.natural_scene(64, 64, derived_spectra=400, **kw)
     assert "derived" in rich.attrs["source"]
@@ -144,8 +144,8 @@ def test_daylight_spectrum_range_and_errors():
 
 
 def test_randomised_exposure_noise_and_jpeg():
-    kw = dict(illuminant="D65", exposure_range=(0.1, 0.3), photon_scale_range=(300.0, 3000.0),
-              jpeg_quality_range=(60, 90))
+    kw = {"illuminant": "D65", "exposure_range": (0.1, 0.3),
+          "photon_scale_range": (300.0, 3000.0), "jpeg_quality_range": (60, 90)}
     exposures, qualities = [], []
     for seed in range(4):
         rgb, _ = syn.natural_scene(32, 32, seed=seed, **kw)
@@ -279,7 +279,7 @@ def test_thin_roads_and_water_stand_out_at_864nm():
 
 
 def test_extended_scene_is_chunk_independent_and_deterministic():
-    kw = dict(seed=3, surfaces="extended", residuals=1.0)
+    kw = {"seed": 3, "surfaces": "extended", "residuals": 1.0}
     full = syn.satellite_scene(70, 90, **kw)
     lazy = syn.satellite_scene(70, 90, chunks=23, **kw)
     np.testing.assert_array_equal(lazy.cube.values, full.cube.values)

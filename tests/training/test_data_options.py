@@ -54,7 +54,8 @@ def _pairs():
 
 
 def test_multi_size_batches_are_a_pure_function_of_the_step():
-    kw = dict(stage="refine", batch_size=4, patch_size=32, patch_sizes=[16, 32, 64], seed=3)
+    kw = {"stage": "refine", "batch_size": 4, "patch_size": 32, "patch_sizes": [16, 32, 64],
+          "seed": 3}
     a = batch_source(_pairs(), **kw)
     b = batch_source(_pairs(), **kw)
     assert isinstance(a, MultiSizeSource)
@@ -76,3 +77,39 @@ def test_teacher_ignores_patch_sizes():
                        patch_sizes=[16, 32], seed=0)
     assert not isinstance(src, MultiSizeSource)
     assert tuple(src.batch(0).shape) == (128, 31)
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_multi_size_run_resumes_exactly(tmp_path, scenes, val_scenes):
+    """Checkpoint + resume with patch_sizes ends with the weights of an uninterrupted run."""
+    from specrecon.models import create_model
+    from specrecon.training import train_hydra
+
+    cfg = TrainConfig.from_dict({
+        "model": "hydra-tiny-31", "progress": False, "device": "cpu", "seed": 5,
+        "log_every": 1, "eval_every": 0, "checkpoint_every": 2,
+        "data": {"patches_per_item": 2},
+        "teacher": {"steps": 2, "patch_size": 8, "batch_size": 2},
+        "student": {"steps": 5, "patch_size": 16, "batch_size": 2, "patch_sizes": [8, 16, 24]},
+        "refine": {"steps": 3, "patch_size": 16, "batch_size": 2, "patch_sizes": [16, 24]}})
+    torch.manual_seed(0)
+    ref = train_hydra(create_model("hydra-tiny-31"), scenes, val_scenes, cfg,
+                      out_dir=tmp_path / "ref")
+
+    def stop(rec):
+        if rec["stage"] == "student" and rec["step"] == 3 and rec["kind"] == "train":
+            raise _Interrupt
+
+    torch.manual_seed(0)
+    with pytest.raises(_Interrupt):
+        train_hydra(create_model("hydra-tiny-31"), scenes, val_scenes, cfg,
+                    out_dir=tmp_path / "cut", callback=stop)
+    torch.manual_seed(99)
+    resumed = train_hydra(create_model("hydra-tiny-31"), scenes, val_scenes, cfg,
+                          out_dir=tmp_path / "cut", resume=True)
+    a, b = ref.model.state_dict(), resumed.model.state_dict()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k

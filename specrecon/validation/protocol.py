@@ -26,10 +26,12 @@ image and goes through the model exactly as a user's image would:
    ``mrae_eps`` is the headline for ``real-satellite``.
 
 Baselines, fitted by least squares on the *training* spectral libraries rendered
-the same way (natural: the colour-science measured reflectances x each illuminant
-of the model's recipe; satellite: the PROSAIL/parametric libraries of the
-recipe's training scene seeds): root-polynomial regression of degree 2 and 3 and
-the mean training spectrum. Other models (e.g. the equally trained MST++) are
+the same way (natural: the colour-science measured reflectances, less the recipe's
+``exclude_sources``, plus the spectra derived from them for the first training
+scenes, x each illuminant of the recipe -- ``"daylight"`` entries spread over the
+CIE daylight range; satellite: the PROSAIL/parametric libraries of the recipe's
+training scene seeds, ``extended`` when the recipe uses the extended surfaces):
+root-polynomial regression of degree 2 and 3 and the mean training spectrum. Other models (e.g. the equally trained MST++) are
 passed next to the model.
 
 Options: ``physical=True`` adds rows with the minimum-norm physical-consistency
@@ -217,30 +219,58 @@ def _training_pairs_cached(key: str, card_json: str) -> tuple[np.ndarray, np.nda
     return _training_pairs(ModelCard.from_json(card_json), key)
 
 
+def _illuminant_spectra(tokens: Sequence[str], wl: tuple[float, ...],
+                        fw: tuple[float, ...]) -> list[np.ndarray]:
+    """Band spectra of a recipe's illuminant list; each ``"daylight"`` entry gets its own CCT.
+
+    The ``"daylight"`` tokens are spread evenly in mired over the training range, so a
+    list with k of them stands for k CIE daylights from warm to cold.
+    """
+    from specrecon.datasets import _spectra_library as sl
+
+    n_day = sum(t == "daylight" for t in tokens)
+    lo, hi = getattr(sl, "DAYLIGHT_CCT_RANGE", (4000.0, 12000.0))
+    mireds = np.linspace(1e6 / hi, 1e6 / lo, n_day) if n_day > 1 else np.array([1e6 / 6500.0])
+    out, k = [], 0
+    for t in tokens:
+        if t == "daylight":
+            out.append(sl.daylight_spectrum(float(1e6 / mireds[k]), wl, fw))
+            k += 1
+        else:
+            out.append(sl.illuminant_spectrum(t, wl, fw))
+    return [np.asarray(x, "float64") for x in out]
+
+
 def _training_pairs(card: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
-    from specrecon.datasets._spectra_library import (
-        REAL_ILLUMINANTS,
-        illuminant_spectrum,
-        measured_reflectances,
-        satellite_library,
-    )
+    from specrecon.datasets import _spectra_library as sl
+    from specrecon.datasets.synthetic import scene_seeds
 
     wl, fw = _grid(card)
     twl, tfw = tuple(wl.tolist()), tuple(fw.tolist())
     data = _recipe_data(card)
+    options = dict(data.get("options") or {})
+    seeds = scene_seeds(int(data.get("n_train") or 24), int(data.get("seed") or 0), "train")
     if _natural(name):
-        lib = np.asarray(measured_reflectances(twl, tfw).values, "float64")
+        lib = sl.measured_reflectances(twl, tfw)
+        drop = tuple(options.get("exclude_sources") or ())
+        keep = [i for i, nm in enumerate(lib.names) if nm.split(":", 1)[0] not in drop]
+        base = np.asarray(lib.values, "float64")[keep]
+        parts = [base]
+        n_derived = int(options.get("derived_spectra") or 0)
+        if n_derived and hasattr(sl, "derived_reflectances"):
+            # the derived spectra of the first training scenes (as the scenes draw them)
+            parts += [np.asarray(sl.derived_reflectances(base, n_derived, s), "float64")
+                      for s in seeds[:8]]
+        refl = np.concatenate(parts)
         illum = data.get("illuminant")
-        names = (REAL_ILLUMINANTS if illum is None
-                 else (illum,) if isinstance(illum, str) else tuple(illum))
-        spectra = np.concatenate([lib * illuminant_spectrum(i, twl, tfw).astype("float64")
-                                  for i in names])
+        tokens = (sl.REAL_ILLUMINANTS if illum is None
+                  else (illum,) if isinstance(illum, str) else tuple(illum))
+        spectra = np.concatenate([refl * e[None, :] for e in _illuminant_spectra(tokens, twl,
+                                                                                   tfw)])
     else:
-        from specrecon.datasets.synthetic import scene_seeds
-
-        seeds = scene_seeds(int(data.get("n_train") or 24), int(data.get("seed") or 0), "train")
-        spectra = np.concatenate([np.asarray(satellite_library(s, twl, tfw).values, "float64")
-                                  for s in seeds])
+        kw = ({"extended": True} if options.get("surfaces") == "extended" else {})
+        spectra = np.concatenate([np.asarray(sl.satellite_library(s, twl, tfw, **kw).values,
+                                             "float64") for s in seeds])
     return render_spectra(card, spectra), spectra
 
 

@@ -202,3 +202,23 @@ def test_protocol_end_to_end_on_small_models() -> None:
     assert rp["overall"]["mrae_aligned"] < 0.5
     assert rp["brightness"]["0.9"] == pytest.approx(0.0, abs=0.02)   # exposure-invariant fit
 
+
+
+def test_training_pairs_follow_the_recipe_data_options() -> None:
+    from specrecon.datasets._spectra_library import measured_reflectances
+    from specrecon.validation.protocol import _training_pairs
+
+    w = np.zeros((31, 3))
+    data = {"kind": "synthetic-natural", "n_train": 2, "seed": 0,
+            "illuminant": ["daylight", "daylight", "A"],
+            "options": {"derived_spectra": 5, "exclude_sources": ["pmc"]}}
+    card = _pixelwise_model(w, {"recipe": {"data": data}}).card
+    rgb, spectra = _training_pairs(card, "real-natural")
+    lib = measured_reflectances(tuple(WL31.tolist()), (10.0,) * 31)
+    n_refl = sum(not n.startswith("pmc:") for n in lib.names) + 2 * 5
+    assert spectra.shape == (3 * n_refl, 31) and rgb.shape == (3 * n_refl, 3)
+    # the two daylight entries are two different daylights (cold, then warm), the third is A
+    blocks = spectra.reshape(3, n_refl, 31)
+    ratio = blocks[:, 0, :] / np.maximum(blocks[:, 0, :].max(axis=1, keepdims=True), 1e-9)
+    assert not np.allclose(ratio[0], ratio[1])
+    assert ratio[0][0] / ratio[0][-1] > ratio[1][0] / ratio[1][-1]   # cold: more blue

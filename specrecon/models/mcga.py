@@ -25,7 +25,7 @@ Two training stages and an optional test-time adaptation:
    reconstruction, which produces the cube. Only the MoC stays frozen (the paper:
    "only the parameters of non-MoC operators are updated"); the stage-1 encoder is not
    used any more.
-3. **Test-time adaptation** (:func:`test_time_adapt`): on a deep copy, the parameters of
+3. **Test-time adaptation** (:func:`tta_adapt`): on a deep copy, the parameters of
    the grayscale-aware attention (eq. 6) are updated to minimise the entropy of the
    codebook queries (distances -> softmax probabilities, eq. 17); the given model is left
    untouched.
@@ -99,7 +99,7 @@ from specrecon.models.layers import (
     pad_to_multiple,
 )
 
-__all__ = ["MCGAConfig", "MCGA", "GrayscaleAttention", "test_time_adapt",
+__all__ = ["MCGAConfig", "MCGA", "GrayscaleAttention", "tta_adapt",
            "mixture_of_codebooks", "DEFAULT_CONFIGS"]
 
 
@@ -352,7 +352,8 @@ class MCGA(ReconstructionModel):
         self.encoder = nn.Sequential(nn.Conv2d(c.bands, e, 3, padding=1), nn.GELU(),
                                      nn.Conv2d(e, d, 3, padding=1))
         self.codebooks = nn.Parameter(torch.randn(ns, c.codebook_size, d))
-        self.phi = nn.ModuleList([nn.Conv2d(d, d, 3, padding=1) for _ in range(ns)])
+        # phi: upsampled codes -> what is removed from the residual (not after the last scale)
+        self.phi = nn.ModuleList([nn.Conv2d(d, d, 3, padding=1) for _ in range(ns - 1)])
         self.dec_in = nn.Conv2d(d, e, 3, padding=1)
         self.dec_steps = nn.ModuleList([nn.Conv2d(e + d, e, 3, padding=1)
                                         for _ in range(ns - 1)])
@@ -375,8 +376,9 @@ class MCGA(ReconstructionModel):
         self.tap_level = [int(math.log2(f)) for f in c.scales]
         self.to_latent = nn.ModuleList([nn.Conv2d(widths[lv], d, 1) for lv in self.tap_level])
         self.q_fuse = nn.ModuleList([nn.Conv2d(2 * d, d, 1) for _ in c.scales])
+        # back into the decoder path; the finest tap (level 0) is the last step, no way back
         self.from_latent = nn.ModuleList([nn.Conv2d(d, widths[lv], 1)
-                                          for lv in self.tap_level])
+                                          for lv in self.tap_level[:-1]])
         self.multiple = 2 ** c.levels
 
     # ------------------------------------------------------------------ parameter groups
@@ -428,8 +430,9 @@ class MCGA(ReconstructionModel):
             q, vq, _ = self._quantize(rs, i)
             feats.append(q)
             vq_total = vq_total + vq
-            up = F.interpolate(q, size=size, mode="nearest") if f > 1 else q
-            r = r - self.phi[i](up)
+            if i < len(self.phi):
+                up = F.interpolate(q, size=size, mode="nearest") if f > 1 else q
+                r = r - self.phi[i](up)
         return feats, vq_total
 
     def autoencode(self, cube: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -457,8 +460,9 @@ class MCGA(ReconstructionModel):
             spread = rows.std(0, keepdim=True).clamp_min(1e-3)
             self.codebooks[i].copy_(rows[pick] + 0.01 * spread * noise)
             q, _, _ = self._quantize(rs, i)
-            up = F.interpolate(q, size=size, mode="nearest") if f > 1 else q
-            r = r - self.phi[i](up)
+            if i < len(self.phi):
+                up = F.interpolate(q, size=size, mode="nearest") if f > 1 else q
+                r = r - self.phi[i](up)
 
     def forward_with_entropy(self, rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Stage-2 pass: ``(cube, summed entropy of the decoder's codebook queries)``."""
@@ -486,7 +490,7 @@ class MCGA(ReconstructionModel):
             entropy = entropy + ent
             y = self.q_fuse[i](torch.cat([z, q], dim=1))
             taps[i] = y
-            return h + self.from_latent[i](y)
+            return h + self.from_latent[i](y) if i < len(self.from_latent) else h
 
         h = tap(h, levels)
         for j, (up, fuse, dec, skip) in enumerate(zip(self.up, self.fuse, self.dec,
@@ -504,7 +508,7 @@ class MCGA(ReconstructionModel):
 
 # --------------------------------------------------------------------------- functions
 
-def test_time_adapt(model: MCGA, rgb: torch.Tensor, *, steps: int = 5, lr: float = 1e-4,
+def tta_adapt(model: MCGA, rgb: torch.Tensor, *, steps: int = 5, lr: float = 1e-4,
                     seed: int = 0) -> MCGA:
     """Entropy-based test-time adaptation of the GA attention on a deep copy of ``model``.
 
@@ -535,7 +539,7 @@ def test_time_adapt(model: MCGA, rgb: torch.Tensor, *, steps: int = 5, lr: float
     --------
     >>> m = MCGA(DEFAULT_CONFIGS["mcga-tiny-31"])
     >>> before = {k: v.clone() for k, v in m.state_dict().items()}
-    >>> adapted = test_time_adapt(m, torch.rand(1, 3, 16, 16), steps=2, lr=1e-2)
+    >>> adapted = tta_adapt(m, torch.rand(1, 3, 16, 16), steps=2, lr=1e-2)
     >>> all(torch.equal(before[k], v) for k, v in m.state_dict().items())
     True
     """

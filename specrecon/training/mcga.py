@@ -20,7 +20,7 @@ Validation of the prior stage scores the VQ-VAE's auto-encoding of the validatio
 (the upper bound of stage 2), that of the mapping stage the RGB reconstruction.
 
 Test-time adaptation: :func:`mcga_test_time_adapt` (=
-:func:`specrecon.models.mcga.test_time_adapt`) adapts a deep copy.
+:func:`specrecon.models.mcga.tta_adapt`) adapts a deep copy.
 
 Examples
 --------
@@ -46,7 +46,7 @@ import torch
 from torch import nn
 
 from specrecon.errors import ModelMismatchError, format_message
-from specrecon.models.mcga import MCGA, test_time_adapt
+from specrecon.models.mcga import MCGA, tta_adapt
 from specrecon.training.config import MCGA_STAGES, STAGE_NAMES, TrainConfig
 from specrecon.training.data import batch_source
 from specrecon.training.loop import Callback, Run, StageSpec, TrainResult, loss_function
@@ -54,8 +54,8 @@ from specrecon.training.loop import Callback, Run, StageSpec, TrainResult, loss_
 __all__ = ["train_mcga_prior", "train_mcga_mapping", "train_mcga", "mcga_test_time_adapt",
            "mask_bands"]
 
-#: test-time adaptation on a deep copy (see :func:`specrecon.models.mcga.test_time_adapt`)
-mcga_test_time_adapt = test_time_adapt
+#: test-time adaptation on a deep copy (see :func:`specrecon.models.mcga.tta_adapt`)
+mcga_test_time_adapt = tta_adapt
 
 
 def _require_mcga(model: nn.Module, what: str) -> None:

@@ -127,3 +127,14 @@ def test_tiled_reconstruction(tmp_path) -> None:
                       device="cpu", wavelengths=wl)
     assert ref.shape == (31, 40, 56) and np.isfinite(ref.values).all()
     np.testing.assert_allclose(got.values, ref.values, atol=1e-5, rtol=0)
+
+
+def test_images_of_a_batch_are_independent() -> None:
+    torch.manual_seed(0)
+    model = create_model("ccnet-tiny-31").eval()
+    a, b = torch.rand(1, 3, 13, 9), torch.rand(1, 3, 13, 9)
+    with torch.no_grad():
+        both = model(torch.cat([a, b]))
+        assert torch.allclose(both[1:], model(b), atol=1e-5)
+    with torch.no_grad():
+        assert model(torch.rand(2, 3, 1, 1)).shape == (2, 31, 1, 1)

@@ -410,7 +410,7 @@ class MCGA(ReconstructionModel):
         q = rows + (q - rows).detach()
         return _from_rows(q, z), vq, ent
 
-    def reconstruct(self, feats: list[torch.Tensor], size: tuple[int, int]) -> torch.Tensor:
+    def reconstruct(self, feats: list[torch.Tensor], size: tuple[int, ...]) -> torch.Tensor:
         """Algorithm 2: cube ``(N, bands, H, W)`` from per-scale latent maps (coarse first)."""
         h = F.gelu(self.dec_in(feats[0]))
         for step, z in zip(self.dec_steps, feats[1:]):

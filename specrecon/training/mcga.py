@@ -42,13 +42,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from specrecon.errors import ModelMismatchError, format_message
 from specrecon.models.mcga import MCGA, tta_adapt
 from specrecon.training.config import MCGA_STAGES, STAGE_NAMES, TrainConfig
-from specrecon.training.data import batch_source
+from specrecon.training.data import batch_source, split_pair
 from specrecon.training.loop import Callback, Run, StageSpec, TrainResult, loss_function
 
 __all__ = ["train_mcga_prior", "train_mcga_mapping", "train_mcga", "mcga_test_time_adapt",
@@ -108,9 +109,29 @@ def _validator(model: nn.Module, val: Any, config: TrainConfig, prior: bool) -> 
     return lambda: evaluate_model(model, scenes, target="model", mrae_eps=config.val_mrae_eps)
 
 
+class _CubesOnly(Sequence):
+    """Pairs whose missing RGB is a zero placeholder: the prior stage reads cubes only."""
+
+    def __init__(self, pairs: Sequence[Any]) -> None:
+        self.pairs = pairs
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, i: Any) -> Any:
+        rgb, cube = split_pair(self.pairs[i])
+        if rgb is None:
+            shape = tuple(cube.shape[-2:])
+            rgb = np.zeros((3, *shape), dtype="float32")
+        return rgb, cube
+
+
 def _source(data: Any, name: str, config: TrainConfig) -> Any:
     cfg = config.stage(name)
     d = config.data
+    if (name == "prior" and isinstance(data, Sequence) and not d.simulate
+            and not isinstance(data, (str, bytes))):
+        data = _CubesOnly(data)
     return batch_source(data, stage=name, batch_size=cfg.batch_size, patch_size=cfg.patch_size,
                         seed=config.seed * 1000 + STAGE_NAMES.index(name),
                         patches_per_item=d.patches_per_item, augment=d.augment,

@@ -102,8 +102,8 @@ def test_tta_adapts_a_copy_and_leaves_the_model_untouched() -> None:
         _, ent0 = model.forward_with_entropy(rgb)
     adapted = tta_adapt(model, rgb, steps=20, lr=5e-2)
     after = model.state_dict()
-    for k in before:
-        assert torch.equal(before[k], after[k]), k
+    for k, v in before.items():
+        assert torch.equal(v, after[k]), k
     assert all(p.requires_grad for p in model.parameters())
     with torch.no_grad():
         assert torch.equal(model(rgb), out_before)

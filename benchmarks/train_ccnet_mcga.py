@@ -121,8 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     command = "python benchmarks/train_ccnet_mcga.py " + " ".join(
         sys.argv[1:] if argv is None else argv)
     store = out_root / "summaries.json"
-    rows: list[dict[str, Any]] = json.loads(store.read_text()) if (
-        args.skip_train and store.exists()) else []
+    # earlier summaries in --out-root are kept (a recipe trained again replaces its row)
+    rows: list[dict[str, Any]] = json.loads(store.read_text()) if store.exists() else []
+    if not args.skip_train:
+        rows = [r for r in rows if r["name"] not in args.only]
     if not args.skip_train:
         for name in args.only:
             ov = (QUICK if args.quick else []) + [

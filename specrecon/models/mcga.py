@@ -58,6 +58,10 @@ Choices the paper leaves open (configuration fields unless noted)
   as written above. ``Q`` is not quantized, so that its projection receives gradients.
 - Reconstruction loss (the paper's eq. 2 cites another work): the stage's configured
   loss (MRAE by default, as the rest of specrecon's recipes).
+- The encoder's features are L2-normalised per pixel before quantization (as in
+  cosine-similarity VQ variants). With unnormalised features the encoder outgrew the
+  slowly moving codebooks and the stage-1 loss diverged (measured: loss 1.1 -> 3.8e5 in
+  300 steps on the synthetic natural scenes; normalised: 1.3 -> 0.55 in 110 steps).
 - Stage 1 initialises the codebooks from encoder features of the first batch (random
   codes rarely get used in short runs); stage 2 fine-tunes the reconstruction
   (Algorithm 2) convolutions together with GANet.
@@ -420,9 +424,13 @@ class MCGA(ReconstructionModel):
             h = F.interpolate(h, size=size, mode="nearest")
         return self.dec_out(h)
 
+    def encode(self, cube: torch.Tensor) -> torch.Tensor:
+        """Stage-1 encoder features, L2-normalised per pixel (bounded: see the module notes)."""
+        return F.normalize(self.encoder(cube), dim=1)
+
     def quantize_cube(self, cube: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
         """Algorithm 1: per-scale quantized maps of a cube and the summed codebook loss."""
-        r = self.encoder(cube)
+        r = self.encode(cube)
         size = r.shape[-2:]
         feats, vq_total = [], r.new_zeros(())
         for i, f in enumerate(self.config.scales):
@@ -449,7 +457,7 @@ class MCGA(ReconstructionModel):
         adds a little noise so that no two codes coincide.
         """
         x, _ = pad_to_multiple(cube, self.config.scales[0])
-        r = self.encoder(x)
+        r = self.encode(x)
         size = r.shape[-2:]
         k = self.config.codebook_size
         for i, f in enumerate(self.config.scales):

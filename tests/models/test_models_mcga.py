@@ -78,7 +78,7 @@ def test_codebooks_initialised_from_encoder_features() -> None:
     cube = torch.rand(2, 31, 8, 8)
     model.init_codebooks(cube, torch.Generator().manual_seed(0))
     with torch.no_grad():
-        feats = model.encoder(cube)
+        feats = model.encode(cube)
         coarse = torch.nn.functional.avg_pool2d(feats, model.config.scales[0])
     rows = coarse.permute(0, 2, 3, 1).reshape(-1, coarse.shape[1])
     d = torch.cdist(model.codebooks[0].detach(), rows)

@@ -155,7 +155,9 @@ def test_chunked_equals_unchunked_exactly():
         lazy = syn.satellite_scene(70, 90, seed=5, chunks=chunks)
         assert lazy.cube.chunks[1][0] == (chunks if isinstance(chunks, int) else chunks[0])
         np.testing.assert_array_equal(lazy.cube.values, full.cube.values)
-        np.testing.assert_array_equal(lazy.rgb.values, full.rgb.values)
+        # The RGB is a matrix product over the bands: BLAS may sum in another order for
+        # another block shape (seen: 7e-9 differences), so it is equal to rounding only.
+        np.testing.assert_allclose(lazy.rgb.values, full.rgb.values, rtol=1e-6, atol=1e-7)
     lc = syn.satellite_land_cover(70, 90, seed=5, chunks=23)
     np.testing.assert_array_equal(lc.values, syn.satellite_land_cover(70, 90, seed=5).values)
 

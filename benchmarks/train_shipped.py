@@ -158,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="3 steps per stage on 2 scenes (never ships)")
     p.add_argument("--resume", action="store_true", help="continue interrupted runs")
     p.add_argument("--out-root", default=str(ROOT / "runs" / "shipped"))
+    p.add_argument("--configs", default=str(ROOT / "configs"),
+                   help="folder of the recipes (configs/candidates: the next models' recipes)")
     p.add_argument("--weights-dir", default=None,
                    help="default <out-root>/weights (specrecon/weights with --ship)")
     p.add_argument("--results", default=None,
@@ -185,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         names = [n for n in (hydra_name, base_name) if args.only is None or n in args.only]
         done: dict[str, tuple[Any, dict[str, Any], Path]] = {}
         for name in names:
-            cfg = TrainConfig.from_file(ROOT / "configs" / f"{name}.yaml").with_overrides(overrides)
+            cfg = TrainConfig.from_file(Path(args.configs) / f"{name}.yaml").with_overrides(
+                overrides)
             path = weights_dir / f"{name}.safetensors"
             print(f"== {name}: {cfg.model}, stages {list(cfg.stages)}", flush=True)
             result = run_config(cfg, out_dir=out_root / name, resume=args.resume, weights=path,

@@ -9,7 +9,7 @@ import pytest
 from specrecon.errors import ConfigError
 from specrecon.training import TrainConfig
 
-CONFIGS = sorted((Path(__file__).parents[2] / "configs").glob("*.yaml"))
+CONFIGS = sorted((Path(__file__).parents[2] / "configs").glob("**/*.yaml"))
 
 
 @pytest.mark.parametrize("suffix", [".yaml", ".json"])

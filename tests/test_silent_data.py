@@ -251,3 +251,11 @@ def test_output_suffix_and_missing_or_unwritable_paths(tmp_path: Path) -> None:
                 writer(cube, ro / name)
     finally:
         ro.chmod(0o700)
+
+
+def test_batch_size_below_one_is_refused() -> None:
+    from specrecon.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="batch_size"):
+        reconstruct(make_rgb(np.zeros((3, 8, 8), "float32")), torch.nn.Conv2d(3, 31, 1),
+                    device="cpu", wavelengths=WL, batch_size=0)

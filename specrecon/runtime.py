@@ -215,6 +215,9 @@ def model_spec(model: Any, *, device: str = "auto", dtype: str = "fp32") -> Mode
         card = getattr(model, "card", None)
         token = f"module:{_state_hash(model)}"
         with _cache_lock:
+            if _modules.get(token) is not model:   # another object with the same weights:
+                for key in [k for k in _cache if k[0] == token]:   # run this one from now on
+                    del _cache[key]
             _modules[token] = model
         return ModelSpec(token, getattr(card, "sha256", None) or None, device, precision)
     if isinstance(model, Path) or (isinstance(model, str) and (

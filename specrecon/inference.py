@@ -311,7 +311,9 @@ def select_rgb_variable(ds: xr.Dataset, variable: Hashable | None = None) -> xr.
     if not cands and len(planes) == 3 and len({ds[n].dims for n in planes}) == 1:
         out = xr.concat([ds[n] for n in planes], dim="band", coords="minimal",
                         compat="override", join="exact")
-        return out.assign_coords(band=[1, 2, 3], band_name=("band", [str(n) for n in planes]))
+        rgb: xr.DataArray = out.assign_coords(band=[1, 2, 3],
+                                              band_name=("band", [str(n) for n in planes]))
+        return rgb
     raise BandDimensionError(format_message(
         "exactly one RGB variable (a dim of size 3) in the Dataset",
         f"{len(cands)} candidates {cands} among {list(ds.data_vars)}",
@@ -441,7 +443,6 @@ def prepare_input(da: xr.DataArray | np.ndarray, *, band_dim: Hashable | None = 
     >>> p.dims, p.shape, round(p.prep.mul * 255, 6)
     (('band', 'y', 'x'), (4, 5), 1.0)
     """
-    import dask.array as dsa
 
     from specrecon.cube import make_rgb
 
@@ -451,6 +452,14 @@ def prepare_input(da: xr.DataArray | np.ndarray, *, band_dim: Hashable | None = 
         raise TypeError(format_message("an xarray.DataArray (or a (3, H, W) numpy array)",
                                        type(da).__name__,
                                        "for a Dataset use ds.hsr.reconstruct(variable=...)"))
+    return _prepare_array(da, band_dim, spatial_dims, scale, nodata)
+
+
+def _prepare_array(da: xr.DataArray, band_dim: Hashable | None,
+                   spatial_dims: Sequence[Hashable] | None, scale: float | None,
+                   nodata: float | None) -> PreparedInput:
+    import dask.array as dsa
+
     bd, ydim, xdim = detect_dims(da, band_dim, spatial_dims)
     for d in [d for d in da.dims if d not in (bd, ydim, xdim)]:
         if da.sizes[d] != 1:
@@ -562,14 +571,14 @@ def tile_grid(shape: tuple[int, int], card: ModelCard | None = None, *,
     else:
         card_tile = getattr(card, "tile_size", None)
         t = tile_size if tile_size is not None else (card_tile or DEFAULT_TILE_SIZE)
-        ty, tx = (t, t) if np.ndim(t) == 0 else tuple(t)  # type: ignore[misc]
+        ty, tx = (t, t) if isinstance(t, (int, np.integer)) else tuple(t)
         if overlap is not None:
             o: Any = overlap
         elif tile_size is None and card_tile:
             o = getattr(card, "tile_overlap", 0)
         else:
             o = min(int(ty), int(tx)) // 4
-        oy, ox = (o, o) if np.ndim(o) == 0 else tuple(o)
+        oy, ox = (o, o) if isinstance(o, (int, np.integer)) else tuple(o)
         grid = TileGrid(shape, (int(ty), int(tx)), (int(oy), int(ox)))
     grid.y, grid.x  # noqa: B018 - validates tile/overlap now (ConfigError)
     return grid
@@ -585,7 +594,7 @@ def _assemble_output(inp: PreparedInput, model: ResolvedModel, grid: TileGrid,
 
     da, (bd, ydim, xdim) = inp.da, inp.dims
     wl, fw = spectrum
-    keep = {name: c.variable for name, c in da.coords.items()
+    keep = {str(name): c.variable for name, c in da.coords.items()
             if name not in (ydim, xdim) and bd not in c.dims and set(c.dims) <= {ydim, xdim}}
     attrs: dict[str, Any] = {
         "long_name": "reconstructed spectral reflectance",

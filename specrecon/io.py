@@ -70,7 +70,6 @@ import xarray as xr
 
 from specrecon.cube import find_spatial_dims
 from specrecon.errors import (
-    ChunkingError,
     DatasetFormatError,
     OutputExistsError,
     ResumeMismatchError,
@@ -200,7 +199,8 @@ def _refresh_transform(ds: xr.Dataset, gm: str, action: str = "write") -> xr.Dat
             if d not in ds.indexes or ds.sizes[d] < 2:
                 raise ValueError(f"no coordinate values along {d!r}")
         transform = ds.rio.transform(recalc=True)
-        return ds.rio.write_transform(transform, grid_mapping_name=gm)
+        out: xr.Dataset = ds.rio.write_transform(transform, grid_mapping_name=gm)
+        return out
     except Exception as err:  # noqa: BLE001 - coordinates rioxarray cannot read
         if "GeoTransform" in ds[gm].attrs:
             ds[gm] = ds[gm].copy()
@@ -302,18 +302,18 @@ def compute_with_progress(obj: Any, progress: bool = False, desc: str = "specrec
 
 
 # ----------------------------------------------------------------------------- zarr
-def _read_plan(path: str | os.PathLike) -> dict[str, Any] | None:
+def _read_plan(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     import zarr
 
     try:
         group = zarr.open_group(str(path), mode="r", use_consolidated=False)
-    except (FileNotFoundError, zarr.errors.GroupNotFoundError):  # type: ignore[attr-defined]
+    except (FileNotFoundError, zarr.errors.GroupNotFoundError):
         return None
     plan = group.attrs.get(WRITE_PLAN_ATTR)
     return dict(plan) if plan is not None else None
 
 
-def _write_plan(path: str | os.PathLike, plan: Mapping[str, Any]) -> None:
+def _write_plan(path: str | os.PathLike[str], plan: Mapping[str, Any]) -> None:
     import zarr
 
     group = zarr.open_group(str(path), mode="r+", use_consolidated=False)
@@ -331,8 +331,9 @@ def _fingerprint(ds: xr.Dataset, main: xr.DataArray) -> dict[str, Any]:
     }
     for key in FINGERPRINT_ATTRS:
         value = main.attrs.get(key)
-        fp[key] = value.tolist() if hasattr(value, "tolist") else value
-    return json_roundtrip(fp)
+        fp[key] = value.tolist() if value is not None and hasattr(value, "tolist") else value
+    out: dict[str, Any] = json_roundtrip(fp)
+    return out
 
 
 def json_roundtrip(value: Any) -> Any:
@@ -361,7 +362,7 @@ def _check_fingerprint(path: Path, plan: Mapping[str, Any], now: Mapping[str, An
                    "mode='w' (CLI: --overwrite)"))
 
 
-def write_status(path: str | os.PathLike) -> dict[str, Any] | None:
+def write_status(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     """The write plan of a zarr store written by :func:`to_zarr` (None for other stores).
 
     Returns
@@ -396,7 +397,7 @@ def _steps(edges: list[int], rows_per_step: int) -> list[tuple[int, int]]:
     return [(edges[a], edges[b]) for a, b in itertools.pairwise(idx)]
 
 
-def to_zarr(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike, *, mode: str = "w-",
+def to_zarr(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike[str], *, mode: str = "w-",
             region: Mapping[str, slice] | None = None,
             encoding: Mapping[str, Any] | None = None, compressor: Any = "default",
             progress: bool = False, resume: bool = False,
@@ -488,17 +489,18 @@ def to_zarr(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike, *, mode: st
         _consolidate(path)
         return path
 
+    main_chunks: tuple[tuple[int, ...], ...] = main.chunks or ()
     dims = _spatial_dims(main)
     ydim = dims[0] if dims is not None else next(
-        d for d, c in zip(main.dims, main.chunks) if d != "wavelength")
+        str(d) for d, c in zip(main.dims, main_chunks) if d != "wavelength")
     fingerprint = _fingerprint(ds, main)
-    edges = [int(e) for e in np.concatenate([[0], np.cumsum(main.chunks[main.dims.index(ydim)])])]
+    edges = [int(e) for e in np.concatenate([[0], np.cumsum(main_chunks[main.dims.index(ydim)])])]
     shape = [int(s) for s in main.shape]
     if rows_per_step is None:
         client = _client()
         threads = (sum(client.nthreads().values()) if client is not None
                    else (os.cpu_count() or 1))
-        per_row = int(np.prod([len(c) for d, c in zip(main.dims, main.chunks) if d != ydim]))
+        per_row = math.prod(len(c) for d, c in zip(main.dims, main_chunks) if d != ydim)
         rows_per_step = max(1, math.ceil(2 * threads / max(per_row, 1)))
     steps = _steps(edges, int(rows_per_step))
 
@@ -532,7 +534,7 @@ def to_zarr(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike, *, mode: st
 
     done = {int(i) for i in plan.get("done", [])}
     drop = [n for n, v in ds.variables.items() if ydim not in v.dims]
-    per_row_chunks = int(np.prod([len(c) for d, c in zip(main.dims, main.chunks) if d != ydim]))
+    per_row_chunks = math.prod(len(c) for d, c in zip(main.dims, main_chunks) if d != ydim)
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -572,7 +574,7 @@ def _nc_chunks(var: xr.DataArray, target_bytes: int = 4 * 2**20) -> tuple[int, .
                  for d, n in zip(var.dims, var.shape))
 
 
-def to_netcdf(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike, *, mode: str = "w-",
+def to_netcdf(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike[str], *, mode: str = "w-",
               encoding: Mapping[str, Any] | None = None, complevel: int = 4,
               engine: str | None = None, progress: bool = False) -> Path:
     """Write a cube (or Dataset) to a georeferenced, CF-compliant NetCDF-4 file.
@@ -635,7 +637,8 @@ def to_netcdf(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike, *, mode: 
         enc.setdefault(str(name), {}).update(e)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
-        delayed = ds.to_netcdf(tmp, mode="w", encoding=enc, engine=engine, compute=False)
+        delayed = ds.to_netcdf(tmp, mode="w", encoding=enc, engine=engine,  # type: ignore[call-overload]
+                               compute=False)
         compute_with_progress(delayed, progress, "to_netcdf")
         if mode == "w-" and path.exists():    # appeared while we were writing
             raise OutputExistsError(format_message("a new netcdf output", f"{path} exists",
@@ -698,12 +701,13 @@ def _with_spatial_dims(cube: xr.DataArray) -> xr.DataArray:
     if dims is None or dims == ("y", "x"):
         return cube
     try:
-        return cube.rio.set_spatial_dims(x_dim=dims[1], y_dim=dims[0])
+        out: xr.DataArray = cube.rio.set_spatial_dims(x_dim=dims[1], y_dim=dims[0])
+        return out
     except Exception:  # noqa: BLE001 - rioxarray cannot use these dims; return as read
         return cube
 
 
-def open_cube(path: str | os.PathLike, *, variable: str | None = None,
+def open_cube(path: str | os.PathLike[str], *, variable: str | None = None,
               wavelengths: Any = None, chunks: Any = None,
               allow_incomplete: bool = False) -> xr.DataArray:
     """Open a cube written as zarr, NetCDF or GeoTIFF, lazily, with coordinates and CRS.
@@ -768,8 +772,13 @@ def open_cube(path: str | os.PathLike, *, variable: str | None = None,
 
         from specrecon.cube import make_cube
 
-        da = rioxarray.open_rasterio(path, chunks=True if chunks is None else chunks,
-                                     mask_and_scale=True)
+        opened = rioxarray.open_rasterio(path, chunks=True if chunks is None else chunks,
+                                         mask_and_scale=True)
+        if not isinstance(opened, xr.DataArray):
+            raise DatasetFormatError(format_message(
+                "a GeoTIFF with one band stack", f"{path.name} with subdatasets",
+                "open the subdataset you need with rioxarray and pass it to make_cube"))
+        da = opened
         wl = _parse_wavelengths(wavelengths)
         if wl is None:
             wl = _parse_wavelengths(da.attrs.get("wavelength"))
@@ -787,7 +796,7 @@ def open_cube(path: str | os.PathLike, *, variable: str | None = None,
         cube = make_cube(da.data.astype("float32"), wl,
                          fwhm if fwhm is not None and fwhm.size == wl.size else None,
                          y=da["y"].variable, x=da["x"].variable, attrs=attrs,
-                         extra_coords=extra, name=da.name or "reflectance")
+                         extra_coords=extra, name=str(da.name or "reflectance"))
         if "spatial_ref" in extra:
             cube.encoding["grid_mapping"] = "spatial_ref"
         return cube

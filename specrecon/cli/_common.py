@@ -67,7 +67,10 @@ def compute_context(args: argparse.Namespace) -> Iterator[Any]:
             client = Client(args.cluster)
             cluster = None
         else:
-            cluster = LocalCluster(processes=True, threads_per_worker=1)
+            from specrecon.runtime import worker_config
+
+            with dask.config.set(worker_config()):   # fast allocation for model tensors
+                cluster = LocalCluster(processes=True, threads_per_worker=1)
             client = Client(cluster)
         print(f"dask dashboard: {client.dashboard_link}")
         try:

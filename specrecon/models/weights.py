@@ -214,7 +214,8 @@ class ModelCard:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of the card (JSON types)."""
-        return _jsonable(dataclasses.asdict(self))
+        out: dict[str, Any] = _jsonable(dataclasses.asdict(self))
+        return out
 
     def to_json(self, path: str | Path | None = None) -> str:
         """Serialise to JSON text; also write it to ``path`` if given."""

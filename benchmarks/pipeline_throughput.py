@@ -25,7 +25,10 @@ What is compared, in one process so that machine load hits all figures alike:
 
 ``efficiency = raw time for the grid tiles / pipeline time``; the pipeline also
 runs the tiles that straddle chunk borders twice (``tiles run`` vs ``grid tiles``)
-and blends, scales, masks, compresses and writes.
+and blends, scales, masks, compresses and writes. ``--sync`` adds the same
+pipeline on the synchronous scheduler against the one-thread raw forward (a
+figure that machine load hardly skews), and ``*_model_share`` is the fraction of
+the pipeline's thread time spent inside model calls.
 """
 
 from __future__ import annotations
@@ -74,6 +77,8 @@ def main() -> None:
     p.add_argument("--raw-batches", type=int, default=12,
                    help="batches timed for the raw forward (scaled to the grid)")
     p.add_argument("--cluster", action="store_true", help="also time a LocalCluster")
+    p.add_argument("--sync", action="store_true",
+                   help="also time the synchronous scheduler against the 1-thread raw forward")
     p.add_argument("--out", default=None, help="append a JSON line with the results here")
     a = p.parse_args()
 
@@ -118,9 +123,35 @@ def main() -> None:
                    y=500_000.0 - 10.0 * np.arange(a.size), x=300_000.0 + 10.0 * np.arange(a.size))
     rgb.rio.write_crs("EPSG:32633").rio.to_raster(tmp / "rgb.tif", tiled=True)
 
+    # time spent inside the model calls of the pipeline (this process: threads / sync)
+    import threading
+
+    from specrecon import runtime
+
+    inside = {"s": 0.0}
+    lock = threading.Lock()
+    predict = runtime.predict
+
+    def timed_predict(*args: Any, **kwargs: Any) -> Any:
+        t = time.perf_counter()
+        try:
+            return predict(*args, **kwargs)
+        finally:
+            with lock:
+                inside["s"] += time.perf_counter() - t
+
+    runtime.predict = timed_predict  # type: ignore[assignment]
     torch.set_num_threads(1)                     # one torch thread per dask thread
+    sync_s = None
+    if a.sync:
+        with dask.config.set(scheduler="synchronous"):
+            sync_s, _ = _pipeline(tmp / "rgb.tif", tmp / "s.zarr", a.model, a.chunk, a.batch)
+        sync_model_s = inside["s"]
+        inside["s"] = 0.0
     with dask.config.set(scheduler="threads", num_workers=a.threads):
         threaded_s, cube = _pipeline(tmp / "rgb.tif", tmp / "t.zarr", a.model, a.chunk, a.batch)
+    threaded_model_s = inside["s"]
+    runtime.predict = predict  # type: ignore[assignment]
     res: dict[str, Any] = {
         "model": resolved.name, "tile": [ty, tx],
         "overlap": [grid.y.overlap, grid.x.overlap], "size": a.size, "chunk": a.chunk,
@@ -132,7 +163,12 @@ def main() -> None:
         "threaded_s": round(threaded_s, 2),
         "efficiency_threaded": round(raw_grid_s / threaded_s, 3),
         "mpx_s_threaded": round(a.size ** 2 / threaded_s / 1e6, 4),
+        "threaded_model_share": round(threaded_model_s / (threaded_s * a.threads), 3),
     }
+    if sync_s is not None:
+        res.update(sync_s=round(sync_s, 2),
+                   efficiency_sync=round(per_tile[1] * a.threads * grid.n_tiles / sync_s, 3),
+                   sync_model_share=round(sync_model_s / sync_s, 3))
     print(json.dumps(res))
     if a.cluster:
         from distributed import Client, LocalCluster

@@ -259,3 +259,20 @@ def test_batch_size_below_one_is_refused() -> None:
     with pytest.raises(ConfigError, match="batch_size"):
         reconstruct(make_rgb(np.zeros((3, 8, 8), "float32")), torch.nn.Conv2d(3, 31, 1),
                     device="cpu", wavelengths=WL, batch_size=0)
+
+
+def test_cli_resume_on_a_finished_store(tmp_path: Path, two_models: tuple[Path, Path],
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("rioxarray")
+    from specrecon.cli import main
+
+    tif = tmp_path / "rgb.tif"
+    (_rgb().compute() * 255).round().astype("uint8").rio.to_raster(tif)
+    out = tmp_path / "c.zarr"
+    base = ["reconstruct", str(tif), str(out), "--chunks", "32", "--no-progress"]
+    assert main([*base, "--model", str(two_models[0])]) == 0
+    capsys.readouterr()
+    assert main([*base, "--model", str(two_models[1]), "--resume"]) == 2
+    assert "model_sha256" in capsys.readouterr().err
+    assert main([*base, "--model", str(two_models[0]), "--resume"]) == 0
+    assert "already complete" in capsys.readouterr().out

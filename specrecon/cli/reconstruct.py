@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     """Reconstruct ``args.input`` into ``args.output``."""
     from specrecon.errors import DatasetFormatError, format_message
     from specrecon.inference import reconstruct
-    from specrecon.io import to_netcdf, to_zarr
+    from specrecon.io import to_netcdf, to_zarr, write_status
 
     suffix = args.output.suffix.lower()
     if suffix not in {".zarr", ".nc", ".nc4"}:
@@ -49,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
             "an output path that does not exist yet", f"{args.output} exists",
             "pass --overwrite to replace it, --resume to finish an interrupted zarr write, "
             "or choose another name"))
+    status = write_status(args.output) if args.resume and args.output.is_dir() else None
+    finished = bool(status and status["complete"])
     start = time.perf_counter()
     rgb = open_rgb(args.input, args.chunks)
     with compute_context(args):
@@ -61,6 +63,10 @@ def run(args: argparse.Namespace) -> int:
         else:
             to_netcdf(cube, args.output, mode=mode, progress=progress)
     elapsed = time.perf_counter() - start
+    if finished:   # to_zarr checked that the store holds this very cube
+        print(f"{args.output} is already complete (same input, model and options): "
+              "nothing written")
+        return 0
     ny, nx = cube.shape[-2:]
     print(f"wrote {args.output}: {cube.sizes['wavelength']} bands "
           f"{float(cube.wavelength[0]):.0f}-{float(cube.wavelength[-1]):.0f} nm, {ny} x {nx} px, "

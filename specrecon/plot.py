@@ -4,6 +4,7 @@ Examples
 --------
 >>> fig = plot_spectra(cube, [(10, 20), (40, 5)], truth=truth)      # doctest: +SKIP
 >>> fig = plot_bands(cube, [450, 550, 650], ncols=3)                # doctest: +SKIP
+>>> fig = plot_error(cube, truth, metric="mrae")                     # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import xarray as xr
 
 from specrecon.errors import CoordinateError, SpatialDimensionError, format_message
 
-__all__ = ["plot_bands", "plot_spectra"]
+__all__ = ["plot_bands", "plot_error", "plot_spectra"]
 
 
 def _spatial(cube: xr.DataArray) -> tuple[str, str]:
@@ -155,4 +156,73 @@ def plot_bands(cube: xr.DataArray, wavelengths: Sequence[float] | None = None, *
         ax.imshow(img, cmap=cmap, vmin=lo, vmax=hi)
         ax.set_title(f"{float(sel['wavelength'][k]):g} nm")
         ax.set_axis_off()
+    return fig
+
+
+def plot_error(cube: xr.DataArray, truth: xr.DataArray, *, metric: str = "mrae",
+               ax: Any = None, cmap: str = "magma", robust: bool = True,
+               **options: Any) -> Any:
+    """Map a per-pixel error (computed over the bands) of a cube against the truth.
+
+    Parameters
+    ----------
+    cube : xarray.DataArray
+        Reconstructed cube ``(wavelength, y, x)``.
+    truth : xarray.DataArray
+        Reference cube on the same bands and grid.
+    metric : {"mrae", "rmse", "sam", "psnr"}
+        Metric from :mod:`specrecon.metrics`, reduced over ``wavelength`` only.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into (a new figure otherwise).
+    cmap : str
+        Colour map.
+    robust : bool
+        Scale colours to the 2nd-98th percentiles of the map, so a few extreme
+        pixels (e.g. MRAE over near-black water) do not wash out the rest.
+    **options
+        Passed to the metric, e.g. ``zero_gt="epsilon", eps=0.01`` for MRAE on
+        scenes with (near-)zero reflectance.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One image with a colour bar; the title gives the metric and its scene mean.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from specrecon.cube import make_cube
+    >>> wl = np.arange(400, 701, 10.0)
+    >>> truth = make_cube(np.full((31, 4, 5), 0.5), wl)
+    >>> fig = plot_error(truth + 0.05, truth, metric="mrae")
+    >>> fig.axes[0].get_title()
+    'MRAE per pixel (mean 0.1)'
+    >>> fig.axes[0].images[0].get_array().shape
+    (4, 5)
+    """
+    import matplotlib.pyplot as plt
+
+    from specrecon import metrics
+
+    ydim, xdim = _spatial(cube)
+    _spatial(truth)
+    functions = {"mrae": metrics.mrae, "rmse": metrics.rmse, "sam": metrics.sam,
+                 "psnr": metrics.psnr}
+    if metric not in functions:
+        raise ValueError(format_message(f"metric in {sorted(functions)}", repr(metric),
+                                        "pick one of those names"))
+    error = functions[metric](cube, truth, dim="wavelength", **options)
+    values = np.asarray(error.transpose(ydim, xdim).values, dtype="float64")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5, 4))
+    else:
+        fig = ax.figure
+    finite = values[np.isfinite(values)]
+    lo, hi = ((np.percentile(finite, 2), np.percentile(finite, 98))
+              if robust and finite.size else (None, None))
+    image = ax.imshow(values, cmap=cmap, vmin=lo, vmax=hi)
+    fig.colorbar(image, ax=ax, shrink=0.85)
+    mean = float(np.nanmean(values)) if finite.size else float("nan")
+    ax.set_title(f"{metric.upper()} per pixel (mean {mean:.3g})")
+    ax.set_axis_off()
     return fig

@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from specrecon.device import (
+from specrecon.device import (  # noqa: F401  (resolve_device, available_devices: re-exported)
     PRECISIONS,
     autocast,
     available_devices,
@@ -74,14 +74,12 @@ __all__ = [
     "PreloadModel",
     "ResolvedModel",
     "active_client",
-    "available_devices",
     "cache_info",
     "cache_key",
     "clear_cache",
     "get_model",
     "model_spec",
     "predict",
-    "resolve_device",
     "resolve_model",
     "WORKER_ENVIRON",
     "worker_config",

@@ -8,6 +8,9 @@ import pytest
 
 # Tests run on 2-core CI machines: avoid oversubscription by torch/BLAS threads.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# Figures off-screen, chosen through the environment (as CI's MPLBACKEND=Agg): the tutorial
+# notebooks never pick a backend themselves, so Jupyter shows their figures inline.
+os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 def _cuda_available() -> bool:

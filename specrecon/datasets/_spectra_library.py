@@ -34,12 +34,16 @@ from specrecon._compat import import_colour
 from specrecon.errors import UnknownSensorError, format_message
 
 __all__ = [
-    "REAL_ILLUMINANTS",
+    "DAYLIGHT_CCT_RANGE",
     "DAYLIGHT_ILLUMINANTS",
+    "REAL_ILLUMINANTS",
     "SpectralLibrary",
     "band_average",
+    "daylight_spectrum",
+    "derived_reflectances",
     "illuminant_spectrum",
     "measured_reflectances",
+    "measured_sources",
     "satellite_library",
 ]
 
@@ -56,6 +60,12 @@ REAL_ILLUMINANTS: tuple[str, ...] = (
 #: CIE daylight illuminants: the outdoor-light subset of :data:`REAL_ILLUMINANTS`,
 #: closest to ARAD-1K's mostly outdoor scenes (the shipped natural model trains on these).
 DAYLIGHT_ILLUMINANTS: tuple[str, ...] = ("D50", "D55", "D65", "D75")
+
+#: Correlated colour temperatures (K) of the CIE D-series daylights drawn for the
+#: ``"daylight"`` illuminant token: overcast / low sun (4000 K) to open shade / north
+#: sky (12000 K); drawn uniformly in reciprocal temperature (mired), as daylight
+#: measurements cluster near 5000-7000 K.
+DAYLIGHT_CCT_RANGE: tuple[float, float] = (4000.0, 12000.0)
 
 # The measured reflectance sets taken from colour-science: (label prefix, loader key).
 _MEASURED_SETS: tuple[tuple[str, str], ...] = (
@@ -251,6 +261,170 @@ def illuminant_spectrum(name: str, wavelengths: tuple[float, ...],
     return (band / band.max()).astype("float32")
 
 
+def measured_sources() -> tuple[str, ...]:
+    """Names of the measured reflectance sources (the ``"<set>"`` part of the labels).
+
+    Returns
+    -------
+    tuple of str
+        E.g. ``("rawtoaces190", "colorchecker_babel", ...)``; pass some of them as
+        ``exclude_sources`` to :func:`specrecon.datasets.synthetic.natural_scene` to
+        keep them out of training (held-out validation).
+
+    Examples
+    --------
+    >>> "pmc" in measured_sources()
+    True
+    """
+    return tuple(prefix for prefix, _ in _MEASURED_SETS)
+
+
+@functools.lru_cache(maxsize=256)
+def _daylight_cached(cct: float, wavelengths: tuple[float, ...],
+                     fwhm: tuple[float, ...]) -> np.ndarray:
+    import_colour()
+    from colour import sd_CIE_illuminant_D_series
+    from colour.temperature import CCT_to_xy_CIE_D
+
+    # CIE D-series chromaticity of the nominal temperature (1.4388 / 1.4380: the
+    # revised second radiation constant, as for D65 = 6504 K)
+    xy = CCT_to_xy_CIE_D(float(cct) * 1.4388 / 1.4380)
+    sd = sd_CIE_illuminant_D_series(xy)
+    centres = np.asarray(wavelengths, "float64")
+    fw = np.asarray(fwhm, "float64")
+    grid = _grid_for(centres, fw)
+    spd = _to_1nm(np.asarray(sd.wavelengths, "float64"), np.asarray(sd.values, "float64"), grid)
+    band = band_average(np.clip(spd, 0.0, None)[None, :], grid, centres, fw)[0]
+    return (band / band.max()).astype("float32")
+
+
+def daylight_spectrum(cct: float, wavelengths: tuple[float, ...],
+                      fwhm: tuple[float, ...]) -> np.ndarray:
+    """The CIE D-series daylight of a correlated colour temperature, scaled to a maximum of 1.
+
+    Parameters
+    ----------
+    cct : float
+        Nominal correlated colour temperature in kelvin (4000-25000, the range of
+        the CIE daylight locus); rounded to 10 K (the spectra are cached).
+    wavelengths, fwhm : tuple of float
+        Band grid.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 ``(n_bands,)`` with maximum 1.
+
+    Raises
+    ------
+    ConfigError
+        If ``cct`` lies outside 4000-25000 K.
+
+    Examples
+    --------
+    >>> wl, fw = tuple(np.arange(400.0, 701.0, 10.0)), (10.0,) * 31
+    >>> d65 = illuminant_spectrum("D65", wl, fw)
+    >>> bool(np.abs(daylight_spectrum(6500.0, wl, fw) - d65).max() < 0.01)
+    True
+    >>> warm, cold = daylight_spectrum(4000.0, wl, fw), daylight_spectrum(12000.0, wl, fw)
+    >>> bool(warm[0] < cold[0])   # less blue in warm daylight
+    True
+    """
+    from specrecon.errors import ConfigError
+
+    if not 4000.0 <= float(cct) <= 25000.0:
+        raise ConfigError(format_message(
+            "a daylight correlated colour temperature in 4000-25000 K", repr(cct),
+            "use e.g. 6500 (D65); CIE D-series daylight is defined on 4000-25000 K"))
+    return _daylight_cached(round(float(cct) / 10.0) * 10.0, tuple(wavelengths), tuple(fwhm))
+
+
+def _fit_in_range(base: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """Largest ``t`` in [0, 1] per row with ``base + t * delta`` inside [0, 1]."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        up = np.where(delta > 0, (1.0 - base) / delta, np.inf)
+        down = np.where(delta < 0, base / -delta, np.inf)
+    return np.clip(np.minimum(up, down).min(axis=1), 0.0, 1.0)
+
+
+def derived_reflectances(base: np.ndarray, n: int, seed: int, *, n_components: int = 6,
+                         jitter: float = 0.35) -> np.ndarray:
+    """New plausible reflectances derived from measured ones: mixtures and basis perturbations.
+
+    Three kinds, in equal shares (every draw from ``seed``):
+
+    - **additive mixtures** of two or three spectra with Dirichlet(1) weights (a
+      pixel covering several materials side by side);
+    - **subtractive mixtures** of two spectra, a weighted geometric mean
+      ``exp(w log r1 + (1 - w) log r2)`` (pigments or dyes in one layer; lies
+      outside the convex hull of the measured set);
+    - **basis perturbations**: a measured spectrum plus a random combination of the
+      first ``n_components`` principal components of ``base`` (standard deviation
+      ``jitter`` x each component's own spread).
+
+    Half of the mixtures also receive a basis perturbation. Perturbations are
+    scaled down (never clipped) where they would leave [0, 1], so every result is
+    as smooth as the principal components and lies in [0, 1].
+
+    Parameters
+    ----------
+    base : numpy.ndarray
+        ``(m, bands)`` measured reflectances in [0, 1], ``m >= 3``.
+    n : int
+        Number of new spectra.
+    seed : int
+        Seed (the output is a pure function of ``base``, ``n`` and ``seed``).
+    n_components : int
+        Principal components used for perturbations (the leading ones are smooth).
+    jitter : float
+        Perturbation size in units of each component's standard deviation.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 ``(n, bands)`` in [0, 1].
+
+    Examples
+    --------
+    >>> wl = tuple(np.arange(400.0, 701.0, 10.0))
+    >>> lib = measured_reflectances(wl, (10.0,) * 31).values
+    >>> new = derived_reflectances(lib, 100, seed=0)
+    >>> new.shape, bool(new.min() >= 0.0 and new.max() <= 1.0)
+    ((100, 31), True)
+    """
+    base = np.asarray(base, "float64")
+    m = base.shape[0]
+    n = int(n)
+    if n <= 0:
+        return np.zeros((0, base.shape[1]), "float32")
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0xDE21]))
+    mean = base.mean(axis=0)
+    _, sv, vt = np.linalg.svd(base - mean, full_matrices=False)
+    k = int(min(n_components, vt.shape[0]))
+    comps = vt[:k] * (sv[:k, None] / np.sqrt(m))          # components scaled by their spread
+    kind = rng.integers(0, 3, n)
+    out = np.empty((n, base.shape[1]))
+    # additive mixtures of 2-3 spectra
+    idx = rng.integers(0, m, (n, 3))
+    w = rng.dirichlet(np.ones(3), n)
+    w[rng.random(n) < 0.5, 2] = 0.0
+    w /= w.sum(axis=1, keepdims=True)
+    additive = np.einsum("nk,nkb->nb", w, base[idx])
+    # subtractive (geometric) mixtures of 2 spectra
+    t = rng.uniform(0.2, 0.8, (n, 1))
+    logb = np.log(np.maximum(base, 1e-3))
+    subtractive = np.exp(t * logb[idx[:, 0]] + (1.0 - t) * logb[idx[:, 1]])
+    out[:] = np.where((kind == 0)[:, None], additive,
+                      np.where((kind == 1)[:, None], subtractive, base[idx[:, 0]]))
+    out = np.clip(out, 0.0, 1.0)
+    # basis perturbations: always for kind 2, for half of the mixtures
+    perturb = (kind == 2) | (rng.random(n) < 0.5)
+    delta = (rng.standard_normal((n, k)) * jitter) @ comps
+    scale = np.where(perturb, _fit_in_range(out, delta), 0.0)
+    out = out + scale[:, None] * delta
+    return np.clip(out, 0.0, 1.0).astype("float32")
+
+
 # --------------------------------------------------------------------------- satellite
 
 #: LAI levels (m2/m2) of every vegetation grid; pixels interpolate between them.
@@ -339,7 +513,7 @@ def _vegetation_types(rng: np.random.Generator) -> list[dict[str, float]]:
 
 @functools.lru_cache(maxsize=32)
 def satellite_library(seed: int, wavelengths: tuple[float, ...],
-                      fwhm: tuple[float, ...]) -> SpectralLibrary:
+                      fwhm: tuple[float, ...], extended: bool = False) -> SpectralLibrary:
     """The surface-reflectance library of one satellite scene seed.
 
     Per seed: sun/view geometry (sun zenith 20-55 deg, view zenith 0-8 deg,
@@ -350,12 +524,25 @@ def satellite_library(seed: int, wavelengths: tuple[float, ...],
     ``LAI_LEVELS x CAB_LEVELS`` grid (9 x 24 = 216 runs, ~0.2 s). Added: PROSAIL's
     dry and wet soils and the parametric materials of ``_parametric_materials``.
 
+    With ``extended=True`` the library also holds three dry-vegetation types
+    (PROSAIL with little chlorophyll and water and much brown pigment; ``veg9`` to
+    ``veg11``, kind 4) and three seed-drawn variants of every *parametric* material
+    of :data:`EXTENDED_MATERIALS` -- water from a bio-optical model (clear,
+    sediment-laden, algal, humic, optically shallow), snow and ice from an
+    asymptotic radiative-transfer model with the shape of ice absorption, soils and
+    rocks with iron-oxide, clay, carbonate, gypsum and mafic absorption bands,
+    painted / brick / photovoltaic / plastic urban surfaces, char and ash; groups
+    ``"x:<material>"`` (e.g. ``"x:water_algal"``) hold their row indices. They
+    follow published shapes; they are not measurements.
+
     Parameters
     ----------
     seed : int
         Scene seed.
     wavelengths, fwhm : tuple of float
         Band grid (within 400-2500 nm).
+    extended : bool
+        Add the extended surfaces (see above).
 
     Returns
     -------
@@ -385,6 +572,9 @@ def satellite_library(seed: int, wavelengths: tuple[float, ...],
     names: list[str] = []
     groups: dict[str, np.ndarray] = {}
     types = _vegetation_types(rng)
+    if extended:
+        types += _dry_vegetation_types(np.random.default_rng(
+            np.random.SeedSequence([int(seed), 0xD12])))
     for k, p in enumerate(types):
         idx = np.empty((LAI_LEVELS.size, CAB_LEVELS.size), dtype="int64")
         for i, lai in enumerate(LAI_LEVELS):
@@ -410,10 +600,260 @@ def satellite_library(seed: int, wavelengths: tuple[float, ...],
         groups[name] = np.array([len(rows)])
         rows.append(spec)
         names.append(f"parametric:{name}")
+    if extended:
+        ext = _extended_materials(_PROSAIL_WL, seed)
+        for name, spec in ext.items():
+            key = "x:" + name.split(".")[0]
+            groups[key] = np.append(groups.get(key, np.zeros(0, "int64")), len(rows))
+            rows.append(spec)
+            names.append(f"parametric:{name}")
     values = band_average(np.asarray(rows), _PROSAIL_WL, centres, fw)
     values = np.clip(values, 0.0, 1.0).astype("float32")
     return SpectralLibrary(
         values=values, names=tuple(names), wavelengths=centres, fwhm=fw, groups=groups,
         source=f"PROSAIL (PROSPECT-D + 4SAIL) canopies at sun zenith {tts:.1f} deg, view zenith "
                f"{tto:.1f} deg, relative azimuth {psi:.0f} deg; PROSAIL dry/wet soils; "
-               "parametric water, asphalt, concrete, roof and sand spectra")
+               "parametric water, asphalt, concrete, roof and sand spectra"
+               + ("; PROSAIL dry vegetation; parametric (not measured) water types, snow/ice, "
+                  "soils/rocks with mineral bands, urban materials, char/ash" if extended else ""))
+
+
+# --------------------------------------------------------------------------- extended satellite
+# Parametric spectra of the "extended" satellite surfaces. None of these is a
+# measurement: each is a published *shape* (a model or a continuum with
+# absorption bands at the published positions) whose parameters are drawn per
+# scene seed. Wavelengths in nm on a 1-nm grid.
+
+#: log10 of the imaginary refractive index of ice at knots (nm); an approximation
+#: of the shape of the Warren & Brandt (2008) compilation (minimum in the blue,
+#: bands near 1030, 1260, 1500 and 2000 nm), used by the snow model.
+_ICE_LOG10K = np.array([
+    (400, -11.0), (450, -10.5), (500, -9.7), (550, -9.4), (600, -8.9), (650, -8.5),
+    (700, -8.0), (750, -7.8), (800, -7.1), (850, -6.9), (900, -6.4), (950, -6.3),
+    (1000, -5.8), (1030, -5.66), (1100, -5.9), (1150, -5.6), (1200, -5.2), (1260, -4.9),
+    (1300, -5.0), (1350, -4.8), (1400, -4.0), (1450, -3.4), (1500, -3.3), (1550, -3.25),
+    (1600, -3.4), (1650, -3.5), (1700, -3.7), (1800, -3.9), (1850, -3.8), (1900, -3.3),
+    (1950, -2.8), (2000, -2.8), (2050, -3.1), (2100, -3.5), (2200, -3.7), (2250, -3.7),
+    (2300, -3.4), (2400, -3.0), (2500, -2.9)])
+
+#: log10 of the absorption coefficient of pure water (1/m) at knots (nm), the shape
+#: of Pope & Fry (1997) / Kou et al. (1993), used by the water model.
+_WATER_LOG10A = np.array([
+    (400, -2.2), (450, -1.97), (500, -1.6), (550, -1.25), (600, -0.6), (650, -0.46),
+    (700, -0.22), (720, 0.0), (750, 0.42), (800, 0.3), (850, 0.63), (900, 0.8), (950, 1.47),
+    (1000, 1.6), (1200, 2.0), (1450, 3.5), (1600, 2.9), (1950, 4.1), (2200, 2.3), (2500, 3.0)])
+
+
+def _knots(table: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return np.interp(x, table[:, 0], table[:, 1])
+
+
+def _water_reflectance(x: np.ndarray, chl: float, cdom: float, tss: float,
+                       depth: float | None = None, bottom: np.ndarray | None = None) -> np.ndarray:
+    """Water-leaving reflectance from a semi-analytical bio-optical model.
+
+    Absorption ``a = a_water + a_phytoplankton(chl) + a_CDOM + a_particles(tss)``
+    and backscattering ``bb = bb_water + bb_particles(tss)``; remote-sensing
+    reflectance from Gordon et al. (1988) / Lee et al. (1999),
+    ``rrs = 0.089 u + 0.125 u^2`` with ``u = bb / (a + bb)``, above-surface
+    ``Rrs = 0.52 rrs / (1 - 1.7 rrs)`` and reflectance ``pi Rrs``. Phytoplankton
+    absorption peaks at 440 and 675 nm (Bricaud-like ``chl^0.65`` scaling); CDOM and
+    detritus decay exponentially from 440 nm. With ``depth`` (m) and a ``bottom``
+    reflectance the optically shallow case ``R_deep (1 - e^{-2 K H}) + R_b e^{-2 K H}``
+    (``K = a + bb``) is returned.
+    """
+    a_w = 10.0 ** _knots(_WATER_LOG10A, x)
+    a_ph = 0.06 * chl ** 0.65 * (np.exp(-0.5 * ((x - 440.0) / 35.0) ** 2)
+                                 + 0.55 * np.exp(-0.5 * ((x - 675.0) / 12.0) ** 2)
+                                 + 0.12 * np.exp(-0.5 * ((x - 600.0) / 60.0) ** 2))
+    a_g = cdom * np.exp(-0.015 * (x - 440.0))
+    a_p = 0.03 * tss * np.exp(-0.011 * (x - 440.0))
+    bb_w = 0.5 * 0.0038 * (400.0 / x) ** 4.32
+    bb_p = 0.015 * tss * (550.0 / x) ** 0.7 + 0.004 * chl ** 0.62 * (550.0 / x)
+    a = a_w + a_ph + a_g + a_p
+    bb = bb_w + bb_p
+    u = bb / (a + bb)
+    rrs = 0.089 * u + 0.125 * u * u
+    refl = np.pi * 0.52 * rrs / (1.0 - 1.7 * rrs)
+    if depth is not None and bottom is not None:
+        att = np.exp(-2.0 * (a + bb) * depth)
+        refl = refl * (1.0 - att) + bottom * att
+    return refl
+
+
+def _snow_reflectance(x: np.ndarray, grain_mm: float, albedo: float, dirt: float) -> np.ndarray:
+    """Snow / ice reflectance from the asymptotic radiative-transfer shape
+    ``R = A exp(-b sqrt(alpha d))`` (Kokhanovsky & Zege 2004), ``alpha`` the ice
+    absorption coefficient ``4 pi k / lambda``, ``d`` the grain size; ``dirt``
+    (impurities) lowers the visible (most in the blue)."""
+    k = 10.0 ** _knots(_ICE_LOG10K, x)
+    alpha = 4.0 * np.pi * k / (x * 1e-9)
+    a_vis = albedo * (1.0 - dirt * np.exp(-(x - 400.0) / 350.0))
+    return a_vis * np.exp(-5.0 * np.sqrt(alpha * grain_mm * 1e-3))
+
+
+def _gauss(x: np.ndarray, c: float, w: float) -> np.ndarray:
+    return np.exp(-0.5 * ((x - c) / w) ** 2)
+
+
+def _sig(x: np.ndarray, c: float, w: float) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-(x - c) / w))
+
+
+def _mineral_reflectance(x: np.ndarray, rng: np.random.Generator, kind: str) -> np.ndarray:
+    """A soil / rock spectrum: a smooth continuum times absorption bands at their
+    published positions -- iron-oxide charge-transfer edge (500-600 nm) and crystal
+    field band (hematite ~870, goethite ~920 nm), OH / water (1415, 1915 nm), Al-OH
+    clay (2205 nm; kaolinite doublet with 2165 nm), carbonate (2340 nm, dolomite
+    2320 nm, weak 2160 nm), gypsum (1450, 1750, 1940, 2215 nm), Fe2+ in mafic rock
+    (~1000 nm) and organic matter (darkening, strongest in the blue)."""
+    u = rng.uniform
+    bright = {"soil": u(0.12, 0.55), "clay": u(0.3, 0.6), "iron": u(0.25, 0.5),
+              "carbonate": u(0.4, 0.7), "gypsum": u(0.6, 0.8), "basalt": u(0.05, 0.12),
+              "granite": u(0.25, 0.4), "salt": u(0.6, 0.85)}[kind]
+    vis_frac = {"soil": u(0.2, 0.55), "clay": u(0.45, 0.75), "iron": u(0.12, 0.3),
+                "carbonate": u(0.65, 0.9), "gypsum": u(0.75, 0.95), "basalt": u(0.7, 0.95),
+                "granite": u(0.5, 0.75), "salt": u(0.8, 0.98)}[kind]
+    rise = u(150.0, 450.0)
+    cont = bright * (vis_frac + (1.0 - vis_frac) * (1.0 - np.exp(-(x - 400.0) / rise)))
+    cont *= 1.0 - u(0.0, 0.25) * np.clip((x - 1300.0) / 1200.0, 0.0, 1.0)
+    f = np.ones_like(x)
+    iron = {"soil": u(0.0, 0.5), "clay": u(0.0, 0.3), "iron": u(0.5, 0.9)}.get(kind, u(0.0, 0.15))
+    if iron > 0:
+        edge = u(520.0, 580.0)
+        f *= 1.0 - iron * 0.6 * (1.0 - _sig(x, edge, 22.0)) * (x < 800)
+        f *= 1.0 - iron * u(0.1, 0.25) * _gauss(x, u(860.0, 930.0), u(60.0, 90.0))
+    om = u(0.0, 0.45) if kind == "soil" else 0.0
+    f *= 1.0 - om * np.exp(-(x - 400.0) / u(300.0, 700.0))
+    water = u(0.03, 0.25) if kind not in ("basalt", "granite") else u(0.0, 0.06)
+    f *= 1.0 - water * 0.6 * _gauss(x, 1415.0, 22.0)
+    f *= 1.0 - water * _gauss(x, 1915.0, 35.0)
+    clay = {"clay": u(0.1, 0.3), "soil": u(0.02, 0.15), "iron": u(0.02, 0.12)}.get(kind, 0.0)
+    if clay:
+        f *= 1.0 - clay * _gauss(x, u(2200.0, 2210.0), 22.0)
+        if rng.random() < 0.5:     # kaolinite doublet
+            f *= 1.0 - 0.6 * clay * _gauss(x, 2165.0, 14.0)
+    carb = {"carbonate": u(0.15, 0.35), "soil": u(0.0, 0.08) if rng.random() < 0.3 else 0.0,
+            "salt": u(0.0, 0.05)}.get(kind, 0.0)
+    if carb:
+        f *= 1.0 - carb * _gauss(x, u(2320.0, 2345.0), 28.0)
+        f *= 1.0 - 0.25 * carb * _gauss(x, 2160.0, 25.0)
+    if kind == "gypsum":
+        for c, d in ((1450.0, 0.35), (1750.0, 0.15), (1940.0, 0.4), (2215.0, 0.2),
+                     (1000.0, 0.06)):
+            f *= 1.0 - d * u(0.7, 1.0) * _gauss(x, c, 25.0)
+    if kind == "basalt":
+        f *= 1.0 - u(0.05, 0.2) * _gauss(x, u(950.0, 1050.0), 120.0)
+    return cont * f
+
+
+def _urban_reflectance(x: np.ndarray, rng: np.random.Generator, kind: str) -> np.ndarray:
+    """Built materials: painted roofs (TiO2 edge near 410 nm; C-H binder bands at
+    1730 / 2310 nm), coloured paints, brick (iron features), photovoltaic panels
+    (dark, anti-reflective blue), gravel, artificial turf (green without a red
+    edge) and polyethylene film (1215 / 1730 / 2310 nm)."""
+    u = rng.uniform
+    ch = (1.0 - u(0.02, 0.08) * _gauss(x, 1730.0, 20.0)) * (1.0 - u(0.03, 0.1) * _gauss(x, 2310.0,
+                                                                                       30.0))
+    if kind == "white_paint":
+        r = u(0.65, 0.85) * _sig(x, u(405.0, 420.0), 7.0) * (1.0 - u(0.1, 0.3)
+                                                              * _sig(x, 1500.0, 300.0)) * ch
+    elif kind == "red_paint":
+        r = (u(0.04, 0.08) + u(0.3, 0.45) * _sig(x, u(585.0, 615.0), 18.0)) * ch
+        r = np.where(x > 800, r * u(0.8, 1.2), r)
+    elif kind == "green_paint":
+        r = (u(0.04, 0.07) + u(0.06, 0.14) * _gauss(x, u(520.0, 550.0), 40.0)
+             + u(0.15, 0.45) * _sig(x, u(700.0, 780.0), 30.0)) * ch
+    elif kind == "blue_paint":
+        r = (u(0.04, 0.07) + u(0.1, 0.2) * _gauss(x, u(450.0, 480.0), 45.0)
+             + u(0.1, 0.4) * _sig(x, u(720.0, 800.0), 30.0)) * ch
+    elif kind == "brick":
+        r = (u(0.06, 0.1) + u(0.2, 0.3) * _sig(x, u(570.0, 600.0), 20.0)
+             + u(0.05, 0.15) * _sig(x, 1100.0, 200.0)) * (1.0 - u(0.08, 0.15)
+                                                          * _gauss(x, 880.0, 70.0))
+        r *= (1.0 - 0.1 * _gauss(x, 1915.0, 35.0)) * (1.0 - 0.08 * _gauss(x, 2205.0, 20.0))
+    elif kind == "solar_panel":
+        r = (u(0.04, 0.07) + u(0.02, 0.05) * _gauss(x, u(430.0, 470.0), 30.0)
+             + u(0.02, 0.08) * _sig(x, 1150.0, 60.0))
+    elif kind == "gravel":
+        r = u(0.15, 0.3) * (1.0 + u(0.0, 0.3) * np.clip((x - 400.0) / 1500.0, 0.0, 1.0))
+        r *= (1.0 - u(0.0, 0.1) * _gauss(x, 2340.0, 30.0))
+    elif kind == "artificial_turf":
+        r = (u(0.03, 0.05) + u(0.05, 0.1) * _gauss(x, 540.0, 35.0)
+             + u(0.12, 0.25) * _sig(x, u(700.0, 800.0), 40.0)) * ch * ch
+    elif kind == "plastic_film":
+        r = u(0.25, 0.5) * (1.0 - u(0.03, 0.08) * _gauss(x, 1215.0, 15.0)) * ch * ch
+    else:  # pragma: no cover - internal
+        raise ValueError(kind)
+    return r
+
+
+def _burned_reflectance(x: np.ndarray, rng: np.random.Generator, kind: str) -> np.ndarray:
+    """Burned ground: char (black carbon, dark and slowly rising to the SWIR), white
+    ash (bright, carbonate band at 2340 nm, weak water bands) and grey ash."""
+    u = rng.uniform
+    t = (x - 400.0) / 2100.0
+    if kind == "char":
+        return u(0.02, 0.045) + u(0.02, 0.08) * t
+    if kind == "ash_white":
+        r = u(0.25, 0.45) * (1.0 + u(0.0, 0.3) * np.clip(t * 3, 0, 1))
+        return r * (1.0 - u(0.05, 0.15) * _gauss(x, 2340.0, 30.0)) * (
+            1.0 - u(0.02, 0.08) * _gauss(x, 1415.0, 20.0)) * (1.0 - u(0.05, 0.12)
+                                                             * _gauss(x, 1915.0, 35.0))
+    return u(0.08, 0.18) * (1.0 + u(0.0, 0.5) * t)   # grey ash
+
+
+#: the extended parametric materials: (group name, generator kind) per class; several
+#: draws (variants) of each are made per scene seed.
+EXTENDED_MATERIALS: dict[str, tuple[str, ...]] = {
+    "water": ("water_clear", "water_turbid", "water_algal", "water_humic", "water_shallow"),
+    "snow": ("snow_fresh", "snow_old", "snow_dirty", "ice"),
+    "mineral": ("soil", "clay", "iron", "carbonate", "gypsum", "basalt", "granite", "salt"),
+    "urban": ("white_paint", "red_paint", "green_paint", "blue_paint", "brick", "solar_panel",
+              "gravel", "artificial_turf", "plastic_film"),
+    "burned": ("char", "ash_white", "ash_grey"),
+}
+
+
+def _extended_materials(x: np.ndarray, seed: int, variants: int = 3) -> dict[str, np.ndarray]:
+    """``variants`` seed-drawn spectra of every extended material (1-nm grid ``x``)."""
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0xE47]))
+    u = rng.uniform
+    out: dict[str, np.ndarray] = {}
+    for v in range(variants):
+        out[f"water_clear.{v}"] = _water_reflectance(x, u(0.03, 0.5), u(0.005, 0.05),
+                                                     u(0.1, 2.0))
+        out[f"water_turbid.{v}"] = _water_reflectance(x, u(1.0, 8.0), u(0.1, 0.6),
+                                                      float(np.exp(u(np.log(15), np.log(250)))))
+        out[f"water_algal.{v}"] = _water_reflectance(x, float(np.exp(u(np.log(20), np.log(300)))),
+                                                     u(0.1, 0.6), u(0.5, 4.0))
+        out[f"water_humic.{v}"] = _water_reflectance(x, u(1.0, 10.0), u(2.0, 10.0), u(1.0, 6.0))
+        sand = _mineral_reflectance(x, rng, "carbonate" if v % 2 else "soil")
+        out[f"water_shallow.{v}"] = _water_reflectance(x, u(0.1, 3.0), u(0.02, 0.3),
+                                                       u(0.5, 5.0), depth=u(0.5, 4.0),
+                                                       bottom=sand)
+        out[f"snow_fresh.{v}"] = _snow_reflectance(x, u(0.05, 0.3), u(0.94, 0.99), u(0.0, 0.03))
+        out[f"snow_old.{v}"] = _snow_reflectance(x, u(0.5, 2.0), u(0.85, 0.95), u(0.02, 0.1))
+        out[f"snow_dirty.{v}"] = _snow_reflectance(x, u(0.3, 1.5), u(0.6, 0.85), u(0.1, 0.4))
+        out[f"ice.{v}"] = _snow_reflectance(x, u(5.0, 40.0), u(0.35, 0.65), u(0.0, 0.3))
+        for kind in EXTENDED_MATERIALS["mineral"]:
+            out[f"{kind}.{v}"] = _mineral_reflectance(x, rng, kind)
+        for kind in EXTENDED_MATERIALS["urban"]:
+            out[f"{kind}.{v}"] = _urban_reflectance(x, rng, kind)
+        for kind in EXTENDED_MATERIALS["burned"]:
+            out[f"{kind}.{v}"] = _burned_reflectance(x, rng, kind)
+    return {k: np.clip(val, 0.0, 1.0) for k, val in out.items()}
+
+
+def _dry_vegetation_types(rng: np.random.Generator) -> list[dict[str, float]]:
+    """Senescent / dry vegetation (PROSAIL): little chlorophyll and water, brown pigments."""
+    types = []
+    for kind in range(3):   # dry grass / senescent crop, stubble, litter-rich shrub
+        types.append({
+            "kind": 4.0, "n": rng.uniform(1.5, 2.5), "cab": rng.uniform(0.5, 5.0),
+            "car_ratio": rng.uniform(0.3, 0.6), "cbrown": rng.uniform(0.3, 1.5),
+            "cw": rng.uniform(0.0005, 0.002), "cm": rng.uniform(0.006, 0.016),
+            "ant": rng.uniform(0.0, 1.0), "lidfa": rng.uniform(50.0, 75.0) if kind != 2
+            else rng.uniform(35.0, 55.0), "hspot": rng.uniform(0.05, 0.3),
+            "rsoil": rng.uniform(0.8, 1.4), "psoil": rng.uniform(0.6, 1.0)})
+    return types

@@ -12,8 +12,13 @@ Named configurations
 ``*-tiny-*``               minimal widths, for fast CPU tests only
 ``hydra-small-*``,         trained on 2 CPU cores in minutes for the shipped weights;
 ``mst-plus-plus-small-*``  a few hundred k parameters, comparable compute per pixel
+``hydra-lite-*``           the shipped models' configurations: chosen by measured CPU
+                           speed against the shipped MST++ (narrow teacher, student
+                           width 8; ``benchmarks/results/profile_parts.md``)
 ``hydra-31/202/204``       paper-scale HYDRA (latent 6 / 17 / 17), ~1.8 M parameters
 ``mst-plus-plus-31/202``   paper-scale MST++ (n_feat 31, 3 stages: ~1.6 M parameters)
+``mst-plus-plus-wide-*``   paper-scale MST++ whose width follows the band count
+                           (``n_feat = bands``), the HYDRA paper's high-band baseline
 =========================  =======================================================
 
 The paper publishes no widths. Paper-scale HYDRA uses a student of width 20 with
@@ -231,6 +236,12 @@ def _register_defaults() -> None:
         "hydra-small-202": HydraConfig(bands=202, latent=17, teacher_channels=(4, 8, 8),
                                        student_dim=12, student_blocks=(1, 1, 1, 1),
                                        student_heads=(1, 2, 2, 4), student_expansion=1.5),
+        "hydra-lite-31": HydraConfig(bands=31, latent=6, teacher_channels=(4, 8),
+                                     student_dim=8, student_blocks=(1, 1, 1, 1),
+                                     student_heads=(1, 2, 2, 4), student_expansion=1.5),
+        "hydra-lite-202": HydraConfig(bands=202, latent=17, teacher_channels=(2, 2, 2),
+                                      student_dim=8, student_blocks=(1, 1, 1, 1),
+                                      student_heads=(1, 2, 2, 4), student_expansion=1.5),
         "hydra-31": HydraConfig(bands=31, latent=6, teacher_channels=(16, 32),
                                 student_dim=20, student_blocks=(1, 2, 2, 3),
                                 student_heads=(1, 2, 4, 8)),
@@ -250,6 +261,10 @@ def _register_defaults() -> None:
                                                      head_dim=8, ffn_mult=2),
         "mst-plus-plus-31": MSTPlusPlusConfig(bands=31),
         "mst-plus-plus-202": MSTPlusPlusConfig(bands=202),
+        # The published code's width is its band count (MST(dim=31)); at 202 / 204 bands
+        # the HYDRA paper's baseline grows with it (2595 GFLOPs at 256x256, Table 2).
+        "mst-plus-plus-wide-202": MSTPlusPlusConfig(bands=202, n_feat=202),
+        "mst-plus-plus-wide-204": MSTPlusPlusConfig(bands=204, n_feat=204),
     }
     for name, cfg in hydra.items():
         register_model(name, "hydra", cfg, overwrite=True)

@@ -45,12 +45,17 @@ shortcut reached 32.8 dB PSNR, below a 6-component PCA (43 dB); with it the line
 gives PCA-like quality early and the convolution/SE path learns the non-linear rest.
 Set ``linear_shortcut=False`` for the paper's plain structure.
 
-Memory
-------
-Activations are ``pixels x channels x bands``; images are therefore processed in
-chunks of pixels (:attr:`HydraTeacher.chunk_elements` bounds the largest activation
-per chunk, 2**24 floats = 64 MiB by default). The loop is over chunks, never over
-pixels: pixels are reshaped into the batch axis.
+Kernels and memory
+------------------
+:meth:`HydraTeacher.encode` / :meth:`~HydraTeacher.decode` run the fast kernels of
+:mod:`specrecon.models.teacher_kernels` by default (band-major ``(channels, bands,
+pixels)`` layout, convolutions vectorised over pixels, nearest upsampling fused into
+the next convolution): the same function, several times faster on CPU. The
+straightforward ``Conv1d`` implementation below (``kernel="reference"``) is kept as
+the oracle the fast path is tested against. Both process pixels in chunks
+(:attr:`HydraTeacher.chunk_elements` for the reference, ``fast_chunk_elements`` for
+the fast path bound the largest activation per chunk). The loop is over chunks, never
+over pixels.
 
 Examples
 --------
@@ -70,9 +75,15 @@ import torch
 from torch import nn
 
 from specrecon.errors import BandDimensionError, ConfigError, format_message
+from specrecon.models import teacher_kernels
 from specrecon.models.layers import SqueezeExcitation1d, make_activation
 
-__all__ = ["HydraTeacher", "TeacherLevel"]
+__all__ = ["HydraTeacher", "TeacherLevel", "TEACHER_KERNELS"]
+
+#: Implementations of :meth:`HydraTeacher.encode` / :meth:`HydraTeacher.decode`:
+#: ``"fast"`` (:mod:`specrecon.models.teacher_kernels`, the default) and
+#: ``"reference"`` (plain ``Conv1d``, the oracle of the equivalence tests).
+TEACHER_KERNELS: tuple[str, ...] = ("fast", "reference")
 
 
 class TeacherLevel(nn.Module):
@@ -124,8 +135,13 @@ class HydraTeacher(nn.Module):
     Attributes
     ----------
     chunk_elements : int
-        Upper bound on ``pixels x channels x length`` for one chunk of pixels in
-        :meth:`encode` / :meth:`decode`.
+        Upper bound on ``pixels x channels x length`` for one chunk of pixels of the
+        reference kernels.
+    fast_chunk_elements : int
+        The same bound for the fast kernels (2**21 floats = 8 MiB: the chunk size
+        measured fastest on CPU, see ``benchmarks/results/profile_parts.md``).
+    kernel : str
+        Default implementation, one of :data:`TEACHER_KERNELS` (``"fast"``).
 
     Examples
     --------
@@ -149,6 +165,8 @@ class HydraTeacher(nn.Module):
         self.latent = int(latent)
         self.channels = channels
         self.chunk_elements = 2 ** 24
+        self.fast_chunk_elements = 2 ** 21
+        self.kernel = "fast"
         # lengths before each pooling step, and the final length
         lengths = [self.bands]
         for _ in channels:
@@ -201,12 +219,23 @@ class HydraTeacher(nn.Module):
         widest = max(self.channels) * max(length, self._lengths[0])
         return max(256, self.chunk_elements // widest)
 
-    def _per_pixel(self, fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
-                   n_in: int, n_out: int, what: str) -> torch.Tensor:
+    def _kernel(self, kernel: str | None) -> str:
+        name = self.kernel if kernel is None else kernel
+        if name not in TEACHER_KERNELS:
+            raise ConfigError(format_message(f"a teacher kernel in {TEACHER_KERNELS}",
+                                             repr(name), "use 'fast' (default) or 'reference'"))
+        return name
+
+    @staticmethod
+    def _check(x: torch.Tensor, n_in: int, what: str) -> None:
         if x.ndim not in (2, 4) or x.shape[1] != n_in:
             raise BandDimensionError(format_message(
                 f"{what} of shape (N, {n_in}) or (N, {n_in}, H, W)",
                 f"shape {tuple(x.shape)}", "move the spectral axis to position 1"))
+
+    def _per_pixel(self, fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
+                   n_in: int, n_out: int, what: str) -> torch.Tensor:
+        self._check(x, n_in, what)
         if x.ndim == 2:
             flat = x
         else:
@@ -221,26 +250,35 @@ class HydraTeacher(nn.Module):
             return out
         return out.reshape(n, h, w, n_out).permute(0, 3, 1, 2).contiguous()
 
-    def encode(self, cube: torch.Tensor) -> torch.Tensor:
+    def encode(self, cube: torch.Tensor, kernel: str | None = None) -> torch.Tensor:
         """Compress spectra ``(N, bands)`` or images ``(N, bands, H, W)`` to the latent.
 
-        Returns ``(N, latent)`` or ``(N, latent, H, W)``.
+        Returns ``(N, latent)`` or ``(N, latent, H, W)``. ``kernel`` picks the
+        implementation (:data:`TEACHER_KERNELS`; default :attr:`kernel`, ``"fast"``).
 
         Examples
         --------
         >>> HydraTeacher(31, 6, (4,)).encode(torch.rand(2, 31, 3, 3)).shape
         torch.Size([2, 6, 3, 3])
         """
+        if self._kernel(kernel) == "fast":
+            self._check(cube, self.bands, "spectra")
+            return teacher_kernels.encode(self, cube)
         return self._per_pixel(self._encode_spectra, cube, self.bands, self.latent, "spectra")
 
-    def decode(self, latent: torch.Tensor) -> torch.Tensor:
+    def decode(self, latent: torch.Tensor, kernel: str | None = None) -> torch.Tensor:
         """Reconstruct spectra from ``(N, latent)`` or ``(N, latent, H, W)`` codes.
+
+        ``kernel`` as in :meth:`encode`.
 
         Examples
         --------
         >>> HydraTeacher(31, 6, (4,)).decode(torch.rand(3, 6)).shape
         torch.Size([3, 31])
         """
+        if self._kernel(kernel) == "fast":
+            self._check(latent, self.latent, "latent codes")
+            return teacher_kernels.decode(self, latent)
         return self._per_pixel(self._decode_spectra, latent, self.latent, self.bands,
                                "latent codes")
 

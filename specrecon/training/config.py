@@ -91,6 +91,13 @@ class StageConfig:
         Transition point of the Huber loss (reflectance units).
     mrae_eps : float
         Denominator guard of the MRAE loss, ``|pred - t| / (|t| + mrae_eps)``.
+    patch_sizes : list of int
+        Train across several patch sides: each step draws all its patches at one
+        side from this list (a pure function of the run seed and the step), so a
+        model sees tiles of several sizes (the channel attention of MST++ and of
+        the HYDRA student pools over the whole tile). Empty (default): every
+        step uses ``patch_size``. ``patch_size`` stays the tile size written into
+        the model card.
 
     Examples
     --------
@@ -112,6 +119,7 @@ class StageConfig:
     loss: str = "mse"
     huber_delta: float = 0.1
     mrae_eps: float = 1e-3
+    patch_sizes: list[int] = field(default_factory=list)
 
     def validate(self, where: str) -> None:
         """Check value ranges; raise :class:`ConfigError` naming ``where``."""
@@ -128,6 +136,10 @@ class StageConfig:
                                                  f"set {where}.{name} to a positive integer"))
         if not self.lr > 0:
             raise ConfigError(format_message(f"{where}.lr > 0", repr(self.lr), "set a positive lr"))
+        if any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in self.patch_sizes):
+            raise ConfigError(format_message(f"{where}.patch_sizes as positive integers",
+                                             repr(self.patch_sizes),
+                                             f"set e.g. {where}.patch_sizes: [64, 128, 192]"))
         if len(self.betas) != 2:
             raise ConfigError(format_message(f"two {where}.betas", repr(self.betas),
                                              "pass e.g. [0.9, 0.999]"))
@@ -174,6 +186,12 @@ class DataConfig:
         Patches drawn per scene and epoch.
     split, val_split : str
         Dataset splits for real datasets.
+    options : dict
+        Further keywords of the synthetic generators, passed to
+        :func:`~specrecon.datasets.synthetic.natural_dataset` /
+        :func:`~specrecon.datasets.synthetic.satellite_dataset` for the training
+        and the validation scenes alike (e.g. ``derived_spectra``,
+        ``exposure_range``, ``surfaces``); unknown options are refused.
 
     Examples
     --------
@@ -194,10 +212,18 @@ class DataConfig:
     patches_per_item: int = 8
     split: str = "train"
     val_split: str = "validation"
+    options: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
         """Check the kind, and that real datasets name a root."""
         _choice(self.kind, DATA_KINDS, "data.kind")
+        if not isinstance(self.options, Mapping):
+            raise ConfigError(format_message("data.options as a mapping", repr(self.options),
+                                             "write data.options as key: value pairs"))
+        if self.options and not self.kind.startswith("synthetic-"):
+            raise ConfigError(format_message("data.options only for synthetic data",
+                                             f"options with data.kind={self.kind!r}",
+                                             "remove data.options"))
         if self.kind in ("arad1k", "hyspecnet") and not self.root:
             raise ConfigError(format_message(f"data.root for data.kind={self.kind!r}", "none",
                                              "set data.root to the dataset folder"))

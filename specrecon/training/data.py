@@ -49,6 +49,7 @@ __all__ = [
     "BatchSource",
     "IndexedSource",
     "LoaderSource",
+    "MultiSizeSource",
     "as_pairs",
     "batch_source",
     "load_data",
@@ -238,9 +239,51 @@ class LoaderSource(BatchSource):
         return tuple(out) if isinstance(out, list) else out
 
 
+class MultiSizeSource(BatchSource):
+    """Batches whose patch side changes from step to step (training across tile sizes).
+
+    Step ``step`` uses side ``sizes[k]`` with ``k`` drawn from a generator seeded
+    with ``(seed, step)``, and takes that step's batch from the source of that
+    side, so a batch is a pure function of the step (resuming is exact).
+
+    Parameters
+    ----------
+    sources : dict of int to BatchSource
+        One source per patch side.
+    seed : int
+        Seed of the side draws.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cube = np.random.rand(31, 48, 48).astype("float32")
+    >>> src = batch_source([(cube[[25, 15, 5]], cube)], stage="refine", batch_size=2,
+    ...                    patch_size=32, patch_sizes=[16, 32, 48], seed=0)
+    >>> sorted({tuple(src.batch(s)[0].shape) for s in range(30)})
+    [(1, 3, 48, 48), (2, 3, 32, 32), (8, 3, 16, 16)]
+    """
+
+    def __init__(self, sources: dict[int, BatchSource], seed: int) -> None:
+        if not sources:
+            raise ConfigError(format_message("at least one patch size", "none",
+                                             "pass patch_sizes=[64, 128]"))
+        self.sources = dict(sources)
+        self.sizes = sorted(self.sources)
+        self.seed = int(seed)
+
+    def size(self, step: int) -> int:
+        """The patch side of step ``step``."""
+        rng = np.random.default_rng([self.seed, int(step), 0x5153])
+        return self.sizes[int(rng.integers(len(self.sizes)))]
+
+    def batch(self, step: int) -> Any:
+        return self.sources[self.size(step)].batch(step)
+
+
 def batch_source(data: Any, *, stage: str, batch_size: int, patch_size: int, seed: int,
                  patches_per_item: int = 8, augment: bool = True,
-                 simulate: Any = None) -> BatchSource:
+                 simulate: Any = None,
+                 patch_sizes: Sequence[int] | None = None) -> BatchSource:
     """Build the batch source of one stage from any accepted training input.
 
     Parameters
@@ -256,6 +299,11 @@ def batch_source(data: Any, *, stage: str, batch_size: int, patch_size: int, see
         Seed of the data order and of the patch draws.
     patches_per_item, augment, simulate
         Passed to :class:`~specrecon.datasets.patches.PairedPatchDataset`.
+    patch_sizes : sequence of int, optional
+        Patch stages (not the teacher) on sequences of pairs: draw each step's
+        patch side from these (:class:`MultiSizeSource`). ``batch_size`` is the
+        batch at ``patch_size``; other sides keep about the same number of pixels
+        per step (``batch_size * (patch_size / side) ** 2``, at least 1).
 
     Returns
     -------
@@ -276,6 +324,14 @@ def batch_source(data: Any, *, stage: str, batch_size: int, patch_size: int, see
     if stage == "teacher":
         ds = CubeSpectraDataset(pairs, pixels_per_item=patch_size * patch_size,
                                 items_per_cube=patches_per_item, seed=seed)
+    elif patch_sizes:
+        sources: dict[int, BatchSource] = {}
+        for side in sorted({int(v) for v in patch_sizes}):
+            n = max(1, round(batch_size * (patch_size / side) ** 2))
+            sub = PairedPatchDataset(pairs, side, patches_per_item=patches_per_item,
+                                     augment=augment, simulate=simulate, seed=seed * 7919 + side)
+            sources[side] = IndexedSource(sub, n, seed * 7919 + side)
+        return MultiSizeSource(sources, seed)
     else:
         ds = PairedPatchDataset(pairs, patch_size, patches_per_item=patches_per_item,
                                 augment=augment, simulate=simulate, seed=seed)
@@ -325,10 +381,12 @@ def load_data(data: Any) -> tuple[Sequence[Any], Sequence[Any]]:
     """
     kind = data.kind
     if kind.startswith("synthetic-"):
+        opts = dict(getattr(data, "options", None) or {})
         return (open_split(kind, data.split, n=data.n_train, size=data.size, seed=data.seed,
-                           sensor=data.sensor, illuminant=data.illuminant),
+                           sensor=data.sensor, illuminant=data.illuminant, options=opts),
                 open_split(kind, data.val_split, n=data.n_val, size=data.size, seed=data.seed,
-                           sensor=data.sensor, illuminant=data.illuminant) if data.n_val else [])
+                           sensor=data.sensor, illuminant=data.illuminant, options=opts)
+                if data.n_val else [])
     if kind in ("arad1k", "hyspecnet"):
         return (open_split(kind, data.split, root=data.root, n=data.n_train),
                 open_split(kind, data.val_split, root=data.root, n=data.n_val))
@@ -348,7 +406,8 @@ _SPLIT_NAMES: dict[str, dict[str, str]] = {
 
 def open_split(kind: str, split: str, *, root: str | None = None, n: int = 0, size: int = 128,
                seed: int = 0, sensor: str | None = None,
-               illuminant: str | Sequence[str] | None = None) -> Sequence[Any]:
+               illuminant: str | Sequence[str] | None = None,
+               options: dict[str, Any] | None = None) -> Sequence[Any]:
     """One split of a data source, with split names normalised across data sets.
 
     Parameters
@@ -363,6 +422,8 @@ def open_split(kind: str, split: str, *, root: str | None = None, n: int = 0, si
         Synthetic scenes: how many, their side, the data-set seed, the RGB sensor,
         the illuminant(s) of natural scenes.
         Real data sets: ``n > 0`` keeps the first ``n`` items.
+    options : dict, optional
+        Synthetic scenes only: further generator keywords (``data.options``).
 
     Returns
     -------
@@ -388,6 +449,7 @@ def open_split(kind: str, split: str, *, root: str | None = None, n: int = 0, si
         kw: dict[str, Any] = {"sensor": sensor} if sensor else {}
         if kind == "synthetic-natural" and illuminant is not None:
             kw["illuminant"] = illuminant
+        kw.update(options or {})
         return make(n, size, seed=seed, split=name, **kw)
     if not root:
         raise ConfigError(format_message(f"a dataset root for {kind}", "none",

@@ -237,7 +237,7 @@ def _source(data: Any, name: str, config: TrainConfig) -> Any:
                         seed=config.seed * 1000 + list(("teacher", "student", "refine", "direct",
                                                         "baseline")).index(name),
                         patches_per_item=d.patches_per_item, augment=d.augment,
-                        simulate=simulate)
+                        simulate=simulate, patch_sizes=cfg.patch_sizes)
 
 
 def _cube_of(batch: Any) -> torch.Tensor:

@@ -101,6 +101,8 @@ def to_markdown(rows: list[dict[str, Any]], size: int) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", nargs="*", default=None, help="default: all registered")
+    parser.add_argument("--families", nargs="*", default=None,
+                        help="only models of these families (e.g. ccnet mcga)")
     parser.add_argument("--size", type=int, default=128, help="latency input side")
     parser.add_argument("--flop-size", type=int, default=64, help="FLOP-count input side")
     parser.add_argument("--reps", type=int, default=3)
@@ -108,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-cuda", action="store_true")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    names = args.models or list_models()
+    names = args.models or [n for f in (args.families or [None]) for n in list_models(f)]
     rows = measure(names, size=args.size, flop_size=args.flop_size, reps=args.reps,
                    cuda=False if args.no_cuda else None)
     print("# Model cost\n")

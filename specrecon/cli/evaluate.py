@@ -2,7 +2,12 @@
 
 ``--data`` names the scenes: ``synthetic-natural`` / ``synthetic-satellite``
 (generated; ``--split validation`` and ``--seed 0`` are the held-out scenes the
-shipped models report), ``arad1k:ROOT`` or ``hyspecnet:ROOT``. RGB for cube-only
+shipped models report), ``arad1k:ROOT`` or ``hyspecnet:ROOT``; or the *real*
+held-out measured spectra ``real-natural`` / ``real-satellite``
+(:mod:`specrecon.validation`: pixelwise protocol, each spectrum a uniform patch
+in a mosaic, with root-polynomial and mean-spectrum baselines, the
+physical-consistency option and the brightness check; ``--n`` picks a stratified
+subset). RGB for cube-only
 data (HySpecNet-11k) is simulated with the model card's input sensor.
 
 Inference goes through :func:`specrecon.inference.reconstruct`: tiled on the
@@ -18,6 +23,8 @@ Examples
     $ specrecon evaluate --model hydra-natural-31 --model mstpp-natural-31 \\
           --data synthetic-natural --n 8
     $ specrecon evaluate --model weights/x.safetensors --data arad1k:/data/ARAD_1K --ntire
+    $ specrecon evaluate --model hydra-satellite-202 --model mstpp-satellite-202 \\
+          --data real-satellite --per-class
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import argparse
 import json
 from typing import Any
 
-__all__ = ["register", "run", "format_table", "evaluate_models"]
+__all__ = ["evaluate_models", "format_real_table", "format_table", "register", "run"]
 
 METRIC_ORDER = ("mrae", "rmse", "psnr", "sam")
 
@@ -47,7 +54,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--model", action="append", required=True, metavar="NAME_OR_PATH",
                    help="shipped model name or .safetensors path (repeat to compare models)")
     p.add_argument("--data", required=True,
-                   help="synthetic-natural, synthetic-satellite, arad1k:ROOT or hyspecnet:ROOT")
+                   help="synthetic-natural, synthetic-satellite, arad1k:ROOT, hyspecnet:ROOT, "
+                        "or the real held-out spectra real-natural / real-satellite")
     p.add_argument("--split", default="validation",
                    help="train, validation (val/valid) or test (default validation)")
     p.add_argument("--n", type=int, default=None,
@@ -64,6 +72,19 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                    help="synthetic-natural only: illuminant name(s), comma-separated, e.g. "
                         "D50,D55,D65,D75 (default: those the model was trained under, per "
                         "its card; else any real illuminant)")
+    real = p.add_argument_group("real held-out sets (real-natural, real-satellite)")
+    real.add_argument("--no-physical", action="store_true",
+                      help="leave out the rows with the physical-consistency correction")
+    real.add_argument("--no-baselines", action="store_true",
+                      help="leave out the root-polynomial and mean-spectrum baselines")
+    real.add_argument("--brightness", default="0.9,1.1",
+                      help="input scale factors of the brightness check, comma-separated "
+                           "('' to skip; default 0.9,1.1)")
+    real.add_argument("--oracle", action="store_true",
+                      help="add a root-polynomial fitted on half of the held-out set itself "
+                           "(a reference, not a competitor)")
+    real.add_argument("--per-class", action="store_true",
+                      help="also print the headline metric per class")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run)
@@ -79,7 +100,8 @@ def _parse_data(spec: str) -> tuple[str, str | None]:
     if kind in ("arad1k", "hyspecnet") and root:
         return kind, root
     raise ConfigError(format_message(
-        "--data as synthetic-natural, synthetic-satellite, arad1k:ROOT or hyspecnet:ROOT",
+        "--data as synthetic-natural, synthetic-satellite, arad1k:ROOT, hyspecnet:ROOT, "
+        "real-natural or real-satellite",
         repr(spec), "name a data set (real data sets need :ROOT)"))
 
 
@@ -198,8 +220,74 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+_REAL_COLUMNS = (("MRAE", "mrae"), ("MRAE-aligned", "mrae_aligned"), ("MRAE-eps", "mrae_eps"),
+                 ("RMSE", "rmse"), ("SAM", "sam"))
+
+
+def format_real_table(result: dict[str, Any], per_class: bool = False) -> str:
+    """Render an :func:`specrecon.validation.evaluate_real` result as text tables.
+
+    Examples
+    --------
+    >>> m = {"mrae": 0.2, "mrae_aligned": 0.1, "mrae_eps": 0.15, "rmse": 0.05, "sam": 0.1}
+    >>> res = {"set": "real-natural", "spectra": 2, "headline": "mrae_aligned",
+    ...        "protocol": "p", "rows": [{"method": "m", "kind": "model", "physical": False,
+    ...        "overall": m, "per_class": {"a": m}, "scale": 1.5, "brightness": {"0.9": 0.01}}]}
+    >>> print(format_real_table(res))   # doctest: +NORMALIZE_WHITESPACE
+    real-natural: 2 spectra; headline metric mrae_aligned
+    p
+    method  kind   physical  MRAE    MRAE-aligned  MRAE-eps  RMSE    SAM     scale   bright x0.9
+    m       model  no        0.2000  0.1000        0.1500    0.0500  0.1000  1.5000  +1.0%
+    """
+    factors = sorted({f for r in result["rows"] for f in r["brightness"]}, key=float)
+    key = result["headline"]
+    clipped = any("overall_clipped" in r for r in result["rows"])
+    head = ["method", "kind", "physical", *(c for c, _ in _REAL_COLUMNS), "scale",
+            *(f"bright x{f}" for f in factors), *([f"{key} clipped"] if clipped else [])]
+    body = []
+    for r in result["rows"]:
+        body.append([r["method"], r["kind"], "yes" if r["physical"] else "no",
+                     *(f"{r['overall'][k]:.4f}" for _, k in _REAL_COLUMNS), f"{r['scale']:.4f}",
+                     *(f"{100 * r['brightness'][f]:+.1f}%" if f in r["brightness"] else ""
+                       for f in factors),
+                     *([f"{r['overall_clipped'][key]:.4f}" if "overall_clipped" in r else ""]
+                       if clipped else [])])
+    lines = [(f"{result['set']}: {result['spectra']} spectra; headline metric "
+              f"{result['headline']}"), result["protocol"], _align([head, *body])]
+    if per_class:
+        classes = sorted({c for r in result["rows"] for c in r["per_class"]})
+        head = ["method", "physical", *classes]
+        body = [[r["method"], "yes" if r["physical"] else "no",
+                 *(f"{r['per_class'][c][result['headline']]:.4f}" for c in classes)]
+                for r in result["rows"]]
+        lines += ["", f"per class ({result['headline']}):", _align([head, *body])]
+    return "\n".join(lines)
+
+
+def _align(table: list[list[str]]) -> str:
+    widths = [max(len(x) for x in col) for col in zip(*table)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip()
+                     for line in table)
+
+
+def _run_real(args: argparse.Namespace) -> int:
+    from specrecon.validation import evaluate_real
+
+    factors = tuple(float(f) for f in args.brightness.split(",") if f.strip())
+    illuminant = args.illuminant.split(",")[0] if args.illuminant else "D65"
+    result = evaluate_real(args.model, args.data, illuminant=illuminant, n=args.n,
+                           seed=args.seed, physical=not args.no_physical, brightness=factors,
+                           baselines=not args.no_baselines, oracle=args.oracle,
+                           device=args.device)
+    print(json.dumps(result, indent=2) if args.json
+          else format_real_table(result, per_class=args.per_class))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Handler of ``specrecon evaluate``; returns the exit status."""
+    if args.data in ("real-natural", "real-satellite"):
+        return _run_real(args)
     rows = evaluate_models(args.model, args.data, split=args.split, n=args.n, size=args.size,
                            seed=args.seed, ntire=args.ntire, whole_image=args.whole_image,
                            device=args.device, mrae_eps=args.mrae_eps,

@@ -20,7 +20,7 @@ from typing import Any
 
 __all__ = ["register", "run"]
 
-STAGE_CHOICES = ("all", "teacher", "student", "refine", "direct", "baseline")
+STAGE_CHOICES = ("all", "teacher", "student", "refine", "direct", "baseline", "prior", "mapping")
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:

@@ -339,11 +339,12 @@ def daylight_spectrum(cct: float, wavelengths: tuple[float, ...],
     return _daylight_cached(round(float(cct) / 10.0) * 10.0, tuple(wavelengths), tuple(fwhm))
 
 
-def _fit_in_range(base: np.ndarray, delta: np.ndarray) -> np.ndarray:
-    """Largest ``t`` in [0, 1] per row with ``base + t * delta`` inside [0, 1]."""
+def _fit_in_range(base: np.ndarray, delta: np.ndarray, lo: np.ndarray | float = 0.0,
+                  hi: float = 1.0) -> np.ndarray:
+    """Largest ``t`` in [0, 1] per row with ``base + t * delta`` inside [lo, hi]."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        up = np.where(delta > 0, (1.0 - base) / delta, np.inf)
-        down = np.where(delta < 0, base / -delta, np.inf)
+        up = np.where(delta > 0, (hi - base) / delta, np.inf)
+        down = np.where(delta < 0, (base - lo) / -delta, np.inf)
     return np.clip(np.minimum(up, down).min(axis=1), 0.0, 1.0)
 
 
@@ -363,8 +364,10 @@ def derived_reflectances(base: np.ndarray, n: int, seed: int, *, n_components: i
       ``jitter`` x each component's own spread).
 
     Half of the mixtures also receive a basis perturbation. Perturbations are
-    scaled down (never clipped) where they would leave [0, 1], so every result is
-    as smooth as the principal components and lies in [0, 1].
+    scaled down (never clipped) where they would leave the measured range -- from
+    the darkest measured value of each band up to 1 -- so every result is as smooth
+    as the principal components and no darker than a measured surface in any band
+    (near-zero reflectance would dominate the MRAE training loss).
 
     Parameters
     ----------
@@ -420,9 +423,11 @@ def derived_reflectances(base: np.ndarray, n: int, seed: int, *, n_components: i
     # basis perturbations: always for kind 2, for half of the mixtures
     perturb = (kind == 2) | (rng.random(n) < 0.5)
     delta = (rng.standard_normal((n, k)) * jitter) @ comps
-    scale = np.where(perturb, _fit_in_range(out, delta), 0.0)
+    floor = base.min(axis=0)
+    out = np.maximum(out, floor)     # geometric means of values >= floor stay above it
+    scale = np.where(perturb, _fit_in_range(out, delta, floor), 0.0)
     out = out + scale[:, None] * delta
-    return np.clip(out, 0.0, 1.0).astype("float32")
+    return np.clip(out, floor, 1.0).astype("float32")
 
 
 # --------------------------------------------------------------------------- satellite

@@ -4,8 +4,8 @@ Public API
 ----------
 - :func:`create_model`, :func:`list_models`, :func:`register_model`,
   :func:`get_model_config`: the registry of named configurations;
-- :class:`Hydra`, :class:`HydraTeacher`, :class:`HydraStudent`, :class:`MSTPlusPlus`
-  and their configuration dataclasses;
+- :class:`Hydra`, :class:`HydraTeacher`, :class:`HydraStudent`, :class:`MSTPlusPlus`,
+  the :class:`CCNet` and :class:`MCGA` baselines and their configuration dataclasses;
 - :func:`save_model`, :func:`load_model`, :class:`ModelCard`: safetensors weights with a
   JSON model card (sha256-checked, never unpickled);
 - :func:`list_pretrained`: weights shipped in ``specrecon/weights``;
@@ -25,8 +25,10 @@ torch.Size([1, 31, 20, 24])
 
 from __future__ import annotations
 
+from specrecon.models.ccnet import CCNet, CCNetConfig
 from specrecon.models.hydra import Hydra, HydraConfig
 from specrecon.models.layers import ReconstructionModel
+from specrecon.models.mcga import MCGA, MCGAConfig
 from specrecon.models.mst_plus_plus import MSTPlusPlus, MSTPlusPlusConfig
 from specrecon.models.pretrained import list_pretrained, pretrained_path
 from specrecon.models.registry import (
@@ -45,11 +47,15 @@ from specrecon.models.weights import ModelCard, load_model, save_model
 DEFAULT_MODEL = "hydra-satellite-202"
 
 __all__ = [
+    "CCNet",
+    "CCNetConfig",
     "DEFAULT_MODEL",
     "Hydra",
     "HydraConfig",
     "HydraStudent",
     "HydraTeacher",
+    "MCGA",
+    "MCGAConfig",
     "MSTPlusPlus",
     "MSTPlusPlusConfig",
     "ModelCard",

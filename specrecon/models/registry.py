@@ -45,6 +45,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from specrecon.errors import ConfigError, UnknownModelError, format_message
+from specrecon.models import ccnet, mcga
 from specrecon.models.hydra import Hydra, HydraConfig
 from specrecon.models.layers import ReconstructionModel
 from specrecon.models.mst_plus_plus import MSTPlusPlus, MSTPlusPlusConfig
@@ -64,6 +65,8 @@ __all__ = [
 FAMILIES: dict[str, tuple[type, type[ReconstructionModel]]] = {
     "hydra": (HydraConfig, Hydra),
     "mst_plus_plus": (MSTPlusPlusConfig, MSTPlusPlus),
+    "ccnet": (ccnet.CCNetConfig, ccnet.CCNet),
+    "mcga": (mcga.MCGAConfig, mcga.MCGA),
 }
 
 _REGISTRY: dict[str, tuple[str, Any]] = {}
@@ -270,6 +273,9 @@ def _register_defaults() -> None:
         register_model(name, "hydra", cfg, overwrite=True)
     for name, cfg in mst.items():
         register_model(name, "mst_plus_plus", cfg, overwrite=True)
+    for family, module in (("ccnet", ccnet), ("mcga", mcga)):  # ccnet-/mcga-{tiny,small}-*
+        for name, cfg in module.DEFAULT_CONFIGS.items():
+            register_model(name, family, cfg, overwrite=True)
 
 
 _register_defaults()

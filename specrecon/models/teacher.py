@@ -52,7 +52,9 @@ Kernels and memory
 pixels)`` layout, convolutions vectorised over pixels, nearest upsampling fused into
 the next convolution): the same function, several times faster on CPU. The
 straightforward ``Conv1d`` implementation below (``kernel="reference"``) is kept as
-the oracle the fast path is tested against. Both process pixels in chunks
+the oracle the fast path is tested against. Under autocast (bf16 / fp16 inference or
+training) the fast kernels run in float32 with autocast switched off: the teacher's
+per-pixel layers are small and exact-GELU float32 keeps the decoded spectra accurate. Both process pixels in chunks
 (:attr:`HydraTeacher.chunk_elements` for the reference, ``fast_chunk_elements`` for
 the fast path bound the largest activation per chunk). The loop is over chunks, never
 over pixels.
@@ -263,6 +265,9 @@ class HydraTeacher(nn.Module):
         """
         if self._kernel(kernel) == "fast":
             self._check(cube, self.bands, "spectra")
+            if teacher_kernels.autocast_enabled(cube):
+                with torch.autocast(cube.device.type, enabled=False):
+                    return teacher_kernels.encode(self, cube.float())
             return teacher_kernels.encode(self, cube)
         return self._per_pixel(self._encode_spectra, cube, self.bands, self.latent, "spectra")
 
@@ -278,6 +283,9 @@ class HydraTeacher(nn.Module):
         """
         if self._kernel(kernel) == "fast":
             self._check(latent, self.latent, "latent codes")
+            if teacher_kernels.autocast_enabled(latent):
+                with torch.autocast(latent.device.type, enabled=False):
+                    return teacher_kernels.decode(self, latent.float())
             return teacher_kernels.decode(self, latent)
         return self._per_pixel(self._decode_spectra, latent, self.latent, self.bands,
                                "latent codes")

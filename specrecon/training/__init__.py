@@ -11,7 +11,9 @@ name                       purpose
 ``train_student``          stage 2: student -> frozen teacher latent, MAE
 ``refine``                 stage 3: student + teacher decoder end to end, MSE
 ``train_direct``           "student only" ablation (direct regression)
-``train_baseline``         MST++ (MRAE, Adam + cosine)
+``train_baseline``         MST++ / CCNet (MRAE, Adam + cosine)
+``train_mcga``             MCGA: ``train_mcga_prior`` (VQ-VAE) then ``train_mcga_mapping``
+``mcga_test_time_adapt``   MCGA's entropy-based test-time adaptation (on a copy)
 ``TrainResult``            model, history, best metrics, paths
 ``evaluate_model``         whole-image metrics over validation scenes
 ``load_data``              train / validation scenes named by a config
@@ -36,6 +38,7 @@ _LAZY: dict[str, str] = {
     "StageConfig": "config",
     "DataConfig": "config",
     "HYDRA_STAGES": "config",
+    "MCGA_STAGES": "config",
     "STAGE_NAMES": "config",
     "train_hydra": "stages",
     "train_teacher": "stages",
@@ -46,6 +49,10 @@ _LAZY: dict[str, str] = {
     "decoder_parameters": "stages",
     "evaluate_model": "stages",
     "validation_tensors": "stages",
+    "train_mcga": "mcga",
+    "train_mcga_prior": "mcga",
+    "train_mcga_mapping": "mcga",
+    "mcga_test_time_adapt": "mcga",
     "TrainResult": "loop",
     "resolve_device": "loop",
     "load_data": "data",
@@ -66,6 +73,7 @@ if TYPE_CHECKING:  # pragma: no cover - lazy re-exports (see _LAZY) for type che
     from specrecon.training.checkpoint import load_checkpoint, seed_everything  # noqa: F401
     from specrecon.training.config import (  # noqa: F401
         HYDRA_STAGES,
+        MCGA_STAGES,
         STAGE_NAMES,
         DataConfig,
         StageConfig,
@@ -74,6 +82,12 @@ if TYPE_CHECKING:  # pragma: no cover - lazy re-exports (see _LAZY) for type che
     from specrecon.training.data import load_data  # noqa: F401
     from specrecon.training.export import export_model, make_card, run_config  # noqa: F401
     from specrecon.training.loop import TrainResult, resolve_device  # noqa: F401
+    from specrecon.training.mcga import (  # noqa: F401
+        mcga_test_time_adapt,
+        train_mcga,
+        train_mcga_mapping,
+        train_mcga_prior,
+    )
     from specrecon.training.stages import (  # noqa: F401
         decoder_parameters,
         evaluate_model,

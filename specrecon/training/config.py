@@ -40,13 +40,17 @@ __all__ = [
     "TrainConfig",
     "STAGE_NAMES",
     "HYDRA_STAGES",
+    "MCGA_STAGES",
     "STAGE_ALIASES",
 ]
 
 #: every stage a config can describe, in the order they may run
-STAGE_NAMES: tuple[str, ...] = ("teacher", "student", "refine", "direct", "baseline")
+STAGE_NAMES: tuple[str, ...] = ("teacher", "student", "refine", "direct", "baseline",
+                                 "prior", "mapping")
 #: the paper's three-stage procedure
 HYDRA_STAGES: tuple[str, ...] = ("teacher", "student", "refine")
+#: MCGA's two stages (VQ-VAE prior on cubes, then RGB -> cube mapping)
+MCGA_STAGES: tuple[str, ...] = ("prior", "mapping")
 #: alternative names accepted in overrides and ``stages`` lists
 STAGE_ALIASES: dict[str, str] = {"stage1": "teacher", "stage2": "student", "stage3": "refine",
                                  "student_only": "direct", "student-only": "direct",
@@ -248,9 +252,10 @@ class TrainConfig:
         Stages to run, in order. ``("teacher", "student", "refine")`` is the
         paper's procedure; ``("teacher", "refine")`` the "stage 1+3" ablation;
         ``("direct",)`` the "student only" ablation (student + decoder end to end
-        from scratch); ``("baseline",)`` trains a non-HYDRA model (MST++).
-    teacher, student, refine, direct, baseline : StageConfig
-        Per-stage settings (defaults: Huber / MAE / MSE / MSE / MRAE losses). The
+        from scratch); ``("baseline",)`` trains a non-HYDRA model (MST++, CCNet);
+        ``("prior", "mapping")`` are MCGA's two stages.
+    teacher, student, refine, direct, baseline, prior, mapping : StageConfig
+        Per-stage settings (defaults: Huber / MAE / MSE / MSE / MRAE / MRAE / MRAE). The
         teacher is cheap per step and needs many steps (1000 at lr 5e-3 reach ~35 dB
         auto-encoding PSNR on the synthetic natural scenes; 100 steps stall near 21 dB).
     data : DataConfig
@@ -298,6 +303,10 @@ class TrainConfig:
     refine: StageConfig = _stage(steps=200, lr=2e-4, batch_size=8, patch_size=64, loss="mse")
     direct: StageConfig = _stage(steps=500, lr=1e-3, batch_size=8, patch_size=64, loss="mse")
     baseline: StageConfig = _stage(steps=500, lr=4e-4, batch_size=8, patch_size=64, loss="mrae")
+    prior: StageConfig = _stage(steps=300, lr=1e-3, batch_size=8, patch_size=32, loss="mrae",
+                                optimizer="adamw")
+    mapping: StageConfig = _stage(steps=500, lr=1e-3, batch_size=8, patch_size=64, loss="mrae",
+                                  optimizer="adamw")
     data: DataConfig = field(default_factory=DataConfig)
     seed: int = 0
     device: str = "auto"
@@ -342,6 +351,12 @@ class TrainConfig:
             raise ConfigError(format_message(
                 f"{special[0]!r} as the only stage", f"stages {list(self.stages)}",
                 f"run stages: [{special[0]}] on its own"))
+        mcga = [s for s in self.stages if s in MCGA_STAGES]
+        if mcga and (len(mcga) != len(self.stages)
+                     or mcga != sorted(mcga, key=MCGA_STAGES.index)):
+            raise ConfigError(format_message(
+                "MCGA stages on their own, in the order prior, mapping", list(self.stages),
+                "use stages: [prior, mapping] (or one of them)"))
         order = [HYDRA_STAGES.index(s) for s in self.stages if s in HYDRA_STAGES]
         if order != sorted(order):
             raise ConfigError(format_message("stages in the order teacher, student, refine",

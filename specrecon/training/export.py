@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from specrecon.errors import ConfigError, ModelCardError, format_message
-from specrecon.training.config import HYDRA_STAGES, TrainConfig
+from specrecon.training.config import HYDRA_STAGES, MCGA_STAGES, TrainConfig
 from specrecon.training.data import load_data, split_pair
 from specrecon.training.loop import TrainResult
 
@@ -246,21 +246,27 @@ def run_config(config: TrainConfig, *, out_dir: str | Path, stages: Sequence[str
     stages = tuple(stages) if stages is not None else tuple(config.stages)
     run_cfg = TrainConfig.from_dict({**config.to_dict(), "stages": list(stages)})
     init: bool | Path = bool(resume)
-    if not resume and stages and stages[0] in ("student", "refine"):
-        earlier = [s for s in HYDRA_STAGES[:HYDRA_STAGES.index(stages[0])]]
+    if not resume and stages and stages[0] in ("student", "refine", "mapping"):
+        seq = MCGA_STAGES if stages[0] in MCGA_STAGES else HYDRA_STAGES
+        earlier = [s for s in seq[:seq.index(stages[0])]]
         found = [out_dir / f"stage-{s}.pt" for s in reversed(earlier)
                  if (out_dir / f"stage-{s}.pt").exists()]
         if not found:
             raise ConfigError(format_message(
-                f"a finished teacher stage in {out_dir} before running {stages[0]!r}",
-                "no stage-teacher.pt", f"run --stage teacher with --out {out_dir} first"))
+                f"a finished {seq[0]} stage in {out_dir} before running {stages[0]!r}",
+                f"no stage-{seq[0]}.pt", f"run --stage {seq[0]} with --out {out_dir} first"))
         init = found[0]
     seed_everything(config.seed)
     model = create_model(config.model, **config.model_overrides)
     t0 = time.perf_counter()
     train, val = load_data(config.data)
     data_s = time.perf_counter() - t0
-    if "baseline" in stages:
+    if any(s in MCGA_STAGES for s in stages):
+        from specrecon.training.mcga import train_mcga
+
+        result = train_mcga(model, train, val, run_cfg, out_dir=out_dir, resume=init,
+                            callback=callback)
+    elif "baseline" in stages:
         result = train_baseline(model, train, val, run_cfg, out_dir=out_dir, resume=init,
                                 callback=callback)
     else:

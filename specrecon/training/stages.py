@@ -8,7 +8,7 @@ train_student   student -> ``teacher.encode(cube)``         MAE      the whole t
 refine          student + teacher decoder, RGB -> cube      MSE      teacher encoder
 train_direct    student + decoder from scratch ("student    MSE      teacher encoder
                 only" ablation, no teacher stages)
-train_baseline  a whole non-HYDRA model (MST++)             MRAE     nothing
+train_baseline  a whole non-HYDRA model (MST++, CCNet)      MRAE     nothing
 train_hydra     the ``config.stages`` in order (default     per      per stage
                 three-stage; ``("teacher", "refine")`` is   stage
                 the paper's "stage 1+3" ablation,
@@ -306,10 +306,13 @@ def _end_to_end_spec(name: str, model: nn.Module, data: Any, val: Any,
 def _baseline_spec(model: nn.Module, data: Any, val: Any, config: TrainConfig) -> StageSpec:
     cfg = config.baseline
     lossf = loss_function(cfg.loss, cfg.huber_delta, cfg.mrae_eps)
+    aux = getattr(model, "auxiliary_loss", None)  # a model's own extra term (CCNet eq. 16)
 
     def loss(batch: Any) -> torch.Tensor:
         rgb, cube = batch
-        return lossf(model(rgb).float(), cube.float())
+        pred = model(rgb).float()
+        value = lossf(pred, cube.float())
+        return value + aux(pred, cube.float()) if aux is not None else value
 
     return StageSpec(name="baseline", params=list(model.parameters()), frozen=[],
                      train_modules=[model], eval_modules=[], loss=loss,
@@ -517,10 +520,12 @@ def train_baseline(model: nn.Module, train: Any, val: Any = None,
                    config: TrainConfig | None = None, *, out_dir: str | Path | None = None,
                    resume: bool | str | Path = False,
                    callback: Callback | None = None) -> TrainResult:
-    """Train a baseline (MST++) end to end with the MST++ recipe defaults.
+    """Train a baseline (MST++, CCNet) end to end with the MST++ recipe defaults.
 
     ``config.baseline`` defaults follow MST++: MRAE loss, Adam (lr 4e-4, betas
-    0.9/0.999) with a cosine schedule to 1e-6, rot90/flip augmentation.
+    0.9/0.999) with a cosine schedule to 1e-6, rot90/flip augmentation. A model with an
+    ``auxiliary_loss(pred, cube)`` method (CCNet's spectral-difference term) has it
+    added to the configured loss.
 
     Parameters
     ----------

@@ -30,6 +30,8 @@ def test_derived_reflectances_in_range_smooth_and_deterministic():
     new = derived_reflectances(base, 500, seed=3)
     assert new.shape == (500, 31) and new.dtype == np.float32
     assert new.min() >= 0.0 and new.max() <= 1.0
+    # never darker than the darkest measured value of a band (no near-zero reflectance)
+    assert (new >= base.min(axis=0) - 1e-7).all()
     np.testing.assert_array_equal(new, derived_reflectances(base, 500, seed=3))
     assert not np.array_equal(new, derived_reflectances(base, 500, seed=4))
     # about as smooth as the measured spectra (largest second difference per spectrum)

@@ -110,3 +110,17 @@ def test_fast_path_keeps_the_bands_first_layout_contiguous() -> None:
     with torch.no_grad():
         out = t.decode(torch.randn(3, 17, 4, 5))
     assert out.shape == (3, 202, 4, 5) and out.is_contiguous()
+
+
+def test_fast_path_under_bf16_autocast_runs_in_float32() -> None:
+    t = HydraTeacher(202, 17, (2, 2, 2), linear_shortcut=True)
+    z = torch.randn(1, 17, 6, 7)
+    with torch.no_grad():
+        ref = t.decode(z, kernel="reference")
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            fast = t.decode(z.bfloat16())
+            code = t.encode(ref.bfloat16())
+    assert fast.dtype == torch.float32 and code.dtype == torch.float32
+    # the only difference is the bf16 rounding of the input code
+    assert (fast - t.decode(z.bfloat16().float(), kernel="reference")).abs().max() < 1e-5
+    assert (fast - ref).abs().max() < 0.05

@@ -1,0 +1,357 @@
+"""Physical consistency: make reconstructed spectra re-render exactly to the input RGB.
+
+A reconstruction ``s`` (one spectrum per pixel) is *physically consistent* with the
+RGB ``c`` it came from when rendering it through the camera gives ``c`` back:
+``A s = c``, with ``A`` the ``(3, bands)`` rendering matrix of the model's input
+(sensor response on the model's band grid, with the normalisation and analog gains
+of the model's training data). The smallest change (Euclidean norm over bands)
+that achieves it is
+
+.. math::
+
+    s' = s + A^T (A A^T)^{-1} (c - A s),
+
+a correction in the row space of ``A``: only the 3 directions the camera sees
+change, the rest of the spectrum (e.g. the near infrared of a satellite model) is
+kept.
+
+Exposure. Camera-like training data (the natural models) is auto-exposed: the
+RGB is ``k A s`` with an image-dependent ``k`` that the user does not know. The
+correction then first fits ``k`` over the block by least squares
+(``c ~ k A s``, ``fit="scale"``) and corrects towards ``c / k``, so the model's
+brightness is kept and the corrected spectrum re-renders exactly to ``c`` through
+``k A``. ``fit="gains"`` fits one factor per channel (unknown white balance),
+``fit="none"`` trusts ``A`` as it is (satellite reflectance composites).
+:func:`input_rendering` reads the right choice from the model card.
+
+Examples
+--------
+>>> import numpy as np
+>>> A = np.array([[1.0, 1.0, 0.0, 0.0], [0.0, 1.0, 1.0, 0.0], [0.0, 0.0, 1.0, 1.0]])
+>>> cube = np.full((4, 2, 2), 0.5)
+>>> rgb = np.full((3, 2, 2), 1.2)
+>>> out = consistency_correct(cube, rgb, A)
+>>> bool(np.allclose(np.einsum("cb,bhw->chw", A, out), rgb))
+True
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from specrecon.errors import ConfigError, ModelMismatchError, format_message
+
+__all__ = [
+    "InputRendering",
+    "consistency_correct",
+    "consistency_correct_block",
+    "correction_operator",
+    "input_rendering",
+    "training_render_params",
+]
+
+Fit = Literal["none", "scale", "gains"]
+_FITS = ("none", "scale", "gains")
+
+
+@dataclass(frozen=True)
+class InputRendering:
+    """How a model's input RGB is rendered from a spectrum on its band grid.
+
+    Attributes
+    ----------
+    sensor : str
+        Input sensor name.
+    matrix : numpy.ndarray
+        ``(3, bands)`` float64: ``rgb = matrix @ spectrum`` (up to ``fit``).
+    fit : {"none", "scale", "gains"}
+        What is unknown in the user's RGB: nothing, one global exposure scale,
+        or one gain per channel.
+    description : str
+        The rendering in words.
+    """
+
+    sensor: str
+    matrix: np.ndarray
+    fit: Fit
+    description: str
+
+
+def _simulate_defaults() -> dict[str, Any]:
+    from specrecon.spectral import simulate_rgb
+
+    return {k: p.default for k, p in inspect.signature(simulate_rgb).parameters.items()
+            if p.default is not inspect.Parameter.empty and p.kind == p.KEYWORD_ONLY}
+
+
+def _fixed_gains(gains: Any) -> np.ndarray | None:
+    try:
+        g = np.asarray(gains, "float64").ravel()
+    except (TypeError, ValueError):
+        return None
+    return g if g.size == 3 and np.all(np.isfinite(g)) and np.all(g > 0) else None
+
+
+def training_render_params(card: Any) -> dict[str, Any] | None:
+    """The :func:`~specrecon.spectral.simulate_rgb` keywords that rendered a model's training RGB.
+
+    The one place that knows how a card's synthetic training data turned cubes
+    into RGB: ``simulate_rgb``'s defaults, updated by
+    :data:`~specrecon.datasets.synthetic.DEFAULT_NATURAL_SIMULATE` /
+    ``DEFAULT_SATELLITE_SIMULATE`` for the recipe's data kind (unless the recipe
+    re-simulates every patch with ``simulate_rgb``'s defaults, ``data.simulate:
+    true``), then by a ``data.simulate`` mapping if the recipe has one.
+
+    Parameters
+    ----------
+    card : ModelCard
+        The model's card.
+
+    Returns
+    -------
+    dict or None
+        None when the card does not record synthetic training data.
+
+    Examples
+    --------
+    >>> from specrecon.models import load_model
+    >>> training_render_params(load_model("hydra-natural-31").card)["exposure"]
+    0.18
+    """
+    data = (((getattr(card, "training", None) or {}).get("recipe") or {}).get("data") or {})
+    kind = data.get("kind")
+    if kind not in ("synthetic-natural", "synthetic-satellite"):
+        return None
+    params = _simulate_defaults()
+    simulate = data.get("simulate")
+    if simulate is not True:
+        from specrecon.datasets import synthetic
+
+        params.update(synthetic.DEFAULT_NATURAL_SIMULATE if kind == "synthetic-natural"
+                      else synthetic.DEFAULT_SATELLITE_SIMULATE)
+    if isinstance(simulate, Mapping):
+        params.update(simulate)
+    for key in ("seed", "wavelengths", "as_integer"):
+        params.pop(key, None)
+    return params
+
+
+def input_rendering(card: Any, wavelengths: Any = None) -> InputRendering:
+    """The rendering of a model's input, from its card's sensor and training data.
+
+    Synthetic natural training data is rendered with
+    :data:`specrecon.datasets.synthetic.DEFAULT_NATURAL_SIMULATE` (NTIRE analog
+    gains, globally normalised sensor curves, auto-exposure: ``fit="scale"``),
+    satellite data with ``DEFAULT_SATELLITE_SIMULATE`` (per-channel mean
+    reflectance: ``fit="none"``), both updated by the recipe's ``data.simulate``.
+    Any other card gets per-channel normalised curves with ``fit="gains"``.
+
+    Parameters
+    ----------
+    card : ModelCard
+        The model's card (``input_sensor``, ``wavelengths``, ``training``).
+    wavelengths : array-like, optional
+        Band grid (default: the card's).
+
+    Returns
+    -------
+    InputRendering
+
+    Examples
+    --------
+    >>> from specrecon.models import load_model
+    >>> r = input_rendering(load_model("hydra-satellite-202").card)
+    >>> r.matrix.shape, r.fit
+    ((3, 202), 'none')
+    """
+    from specrecon.spectral import projection_matrix
+
+    sensor = getattr(card, "input_sensor", None)
+    if not sensor or sensor == "unknown":
+        raise ModelMismatchError(format_message(
+            "a model card naming its input sensor", f"input_sensor={sensor!r}",
+            "use a model whose card records input_sensor, or pass the matrix yourself to "
+            "consistency_correct"))
+    wl = np.asarray(card.wavelengths if wavelengths is None else wavelengths, "float64")
+    params = training_render_params(card)
+    if params is not None:
+        normalize = params.get("normalize", "global")
+        gains = _fixed_gains(params.get("gains")) if params.get("gains") is not None else None
+        fit: Fit = "none"
+        if params.get("gains") is not None and gains is None:
+            fit = "gains"
+        elif params.get("exposure") is not None:
+            fit = "scale"
+        desc = (f"{sensor} curves ({normalize} normalised)"
+                + (f" x gains {gains.round(4).tolist()}" if gains is not None else "")
+                + {"none": "", "scale": ", unknown exposure scale",
+                   "gains": ", unknown channel gains"}[fit])
+    else:
+        normalize, gains, fit = "sum", None, "gains"
+        desc = f"{sensor} curves (sum normalised), unknown channel gains"
+    m = projection_matrix(sensor, wl, normalize)
+    if gains is not None:
+        m = m * gains[:, None]
+    return InputRendering(str(sensor), m, fit, desc)
+
+
+def correction_operator(matrix: Any) -> np.ndarray:
+    """``A^T (A A^T)^{-1}``: maps an RGB residual to the minimum-norm spectral correction.
+
+    Examples
+    --------
+    >>> A = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+    >>> P = correction_operator(A)
+    >>> bool(np.allclose(A @ P, np.eye(2)))
+    True
+    """
+    a = np.asarray(matrix, "float64")
+    if a.ndim != 2 or a.shape[0] > a.shape[1]:
+        raise ModelMismatchError(format_message(
+            "a (channels, bands) matrix with channels <= bands", f"shape {a.shape}",
+            "pass sensor.matrix_for(wavelengths) or input_rendering(card).matrix"))
+    gram = a @ a.T
+    if np.linalg.cond(gram) > 1e12:
+        raise ModelMismatchError(format_message(
+            "sensor channels that are linearly independent on the band grid",
+            "a singular A A^T", "check the sensor and the wavelengths"))
+    return a.T @ np.linalg.inv(gram)
+
+
+def consistency_correct(cube: Any, rgb: Any, matrix: Any, *, fit: Fit = "none",
+                        band_axis: int = -3) -> Any:
+    """Minimum-norm correction so that ``matrix @ spectrum`` equals the input RGB.
+
+    Parameters
+    ----------
+    cube : numpy.ndarray or torch.Tensor
+        Reconstruction ``(..., bands, H, W)`` (band axis ``band_axis``).
+    rgb : numpy.ndarray or torch.Tensor
+        The model's input ``(..., 3, H, W)``, same layout; pixels with a NaN are
+        left unchanged.
+    matrix : array-like
+        ``(3, bands)`` rendering matrix (see :func:`input_rendering`).
+    fit : {"none", "scale", "gains"}
+        Unknown factors of the RGB fitted over the whole input by least squares
+        before correcting (see the module notes).
+    band_axis : int
+        The spectral/channel axis of both inputs.
+
+    Returns
+    -------
+    same type as ``cube``
+        The corrected cube (float64 for numpy input; the cube's dtype and device
+        for torch).
+
+    Examples
+    --------
+    >>> A = np.array([[0.5, 0.5, 0.0], [0.0, 0.5, 0.5]])
+    >>> s = np.array([0.2, 0.4, 0.6]).reshape(3, 1, 1)
+    >>> c = 2.0 * (A @ s[:, 0, 0]).reshape(2, 1, 1)        # exposure x2
+    >>> np.round(consistency_correct(s, c, A, fit="scale")[:, 0, 0], 6)   # already consistent
+    array([0.2, 0.4, 0.6])
+    """
+    if fit not in _FITS:
+        raise ConfigError(format_message(f"fit in {list(_FITS)}", repr(fit), "pick one of them"))
+    a = np.array(matrix, dtype="float64")
+    op = correction_operator(a)
+    torch_in = type(cube).__module__.startswith("torch")
+    if torch_in:
+        import torch
+
+        xp_cube = torch.movedim(cube, band_axis, -1)
+        xp_rgb = torch.movedim(torch.as_tensor(rgb, device=cube.device), band_axis, -1).to(
+            cube.dtype)
+        at = torch.as_tensor(a, dtype=cube.dtype, device=cube.device)
+        pt = torch.as_tensor(op, dtype=cube.dtype, device=cube.device)
+        rendered = xp_cube @ at.T
+        factor = _fit_factor(rendered.detach(), xp_rgb, fit, torch)
+        target = torch.nan_to_num(xp_rgb / factor, nan=0.0)
+        resid = torch.where(torch.isnan(xp_rgb), torch.zeros_like(rendered), target - rendered)
+        return torch.movedim(xp_cube + resid @ pt.T, -1, band_axis)
+    s = np.moveaxis(np.asarray(cube, "float64"), band_axis, -1)
+    c = np.moveaxis(np.asarray(rgb, "float64"), band_axis, -1)
+    if c.shape[-1] != a.shape[0] or s.shape[-1] != a.shape[1]:
+        raise ModelMismatchError(format_message(
+            f"{a.shape[0]} RGB channels and {a.shape[1]} bands on axis {band_axis}",
+            f"{c.shape[-1]} channels and {s.shape[-1]} bands", "check the inputs' layout"))
+    rendered_np = s @ a.T
+    factor_np = _fit_factor(rendered_np, c, fit, np)
+    resid_np = np.where(np.isnan(c), 0.0, c / factor_np - rendered_np)
+    return np.moveaxis(s + resid_np @ op.T, -1, band_axis)
+
+
+def _fit_factor(rendered: Any, rgb: Any, fit: str, xp: Any) -> Any:
+    """Least-squares factor(s) f with rgb ~ f * rendered (1 if fit == 'none')."""
+    if fit == "none":
+        return 1.0
+    ok = ~(xp.isnan(rgb) | xp.isnan(rendered))
+    r = xp.where(ok, rendered, 0.0 * rendered)
+    c = xp.where(ok, rgb, 0.0 * rendered)
+    flat_r = r.reshape(-1, r.shape[-1])
+    flat_c = c.reshape(-1, c.shape[-1])
+    num = (flat_r * flat_c).sum(0)
+    den = (flat_r * flat_r).sum(0)
+    if fit == "scale":
+        num, den = num.sum(), den.sum()
+    factor = num / xp.where(den > 0, den, 1.0 + 0.0 * den)
+    return xp.where(factor > 0, factor, 1.0 + 0.0 * factor)
+
+
+def consistency_correct_block(rgb: Any, cube: Any, card: Any, *, fit: Fit | None = None) -> Any:
+    """Correct one block ``(bands, H, W)`` of a reconstruction against its RGB ``(3, H, W)``.
+
+    The entry point for :func:`specrecon.inference.reconstruct`: the rendering
+    (sensor, normalisation, gains, unknown exposure) is read from the model card
+    with :func:`input_rendering`. With ``fit="scale"`` (auto-exposed camera RGB)
+    the exposure is fitted over the block, so pass blocks large enough to hold
+    a representative part of the image (a whole chunk, not a single tile).
+
+    Parameters
+    ----------
+    rgb : numpy.ndarray or torch.Tensor
+        ``(3, H, W)`` input in the model's [0, 1] scaling.
+    cube : numpy.ndarray or torch.Tensor
+        ``(bands, H, W)`` reconstruction of ``rgb``.
+    card : ModelCard
+        The model's card.
+    fit : {"none", "scale", "gains"}, optional
+        Override the card's choice.
+
+    Returns
+    -------
+    same type as ``cube``
+
+    Examples
+    --------
+    >>> from specrecon.models import load_model
+    >>> card = load_model("hydra-satellite-202").card
+    >>> r = input_rendering(card)
+    >>> cube = np.random.default_rng(0).uniform(0.1, 0.5, (202, 4, 4))
+    >>> rgb = np.full((3, 4, 4), 0.2)
+    >>> out = consistency_correct_block(rgb, cube, card)
+    >>> float(np.abs(np.einsum("cb,bhw->chw", r.matrix, out) - rgb).max()) < 1e-9
+    True
+    """
+    r = _rendering_cached(card)
+    return consistency_correct(cube, rgb, r.matrix, fit=r.fit if fit is None else fit,
+                               band_axis=0)
+
+
+_CACHE: dict[int, tuple[Any, InputRendering]] = {}
+
+
+def _rendering_cached(card: Any) -> InputRendering:
+    hit = _CACHE.get(id(card))
+    if hit is not None and hit[0] is card:
+        return hit[1]
+    r = input_rendering(card)
+    if len(_CACHE) > 32:
+        _CACHE.clear()
+    _CACHE[id(card)] = (card, r)
+    return r

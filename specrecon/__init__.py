@@ -55,7 +55,7 @@ _LAZY: dict[str, str] = {
 }
 
 _SUBMODULES = {"models", "metrics", "spectral", "datasets", "training", "io", "tiling",
-               "runtime", "cli", "inference", "cube", "plot"}
+               "runtime", "cli", "inference", "cube", "plot", "device", "graph"}
 
 __all__ = ["__version__", "errors", *sorted(_LAZY)]
 

@@ -26,13 +26,18 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from specrecon.errors import BandDimensionError, CoordinateError, format_message
+from specrecon.errors import (
+    BandDimensionError,
+    CoordinateError,
+    SpatialDimensionError,
+    format_message,
+)
 
 __all__ = [
     "WAVELENGTH",
@@ -42,6 +47,9 @@ __all__ = [
     "make_cube",
     "make_rgb",
     "check_wavelengths",
+    "SPATIAL_DIM_PAIRS",
+    "find_spatial_dims",
+    "spatial_dims",
 ]
 
 WAVELENGTH = "wavelength"
@@ -52,6 +60,75 @@ WAVELENGTH_ATTRS: dict[str, str] = {
 }
 FWHM_ATTRS: dict[str, str] = {"long_name": "band full width at half maximum", "units": "nm"}
 RGB_BAND_NAMES: tuple[str, str, str] = ("red", "green", "blue")
+#: Recognised ``(row, column)`` spatial dim names, in order of preference. Inference,
+#: the writers and the CLI all ask :func:`find_spatial_dims`, the one owner of this rule.
+SPATIAL_DIM_PAIRS: tuple[tuple[str, str], ...] = (
+    ("y", "x"), ("latitude", "longitude"), ("lat", "lon"), ("rows", "cols"), ("row", "col"),
+    ("height", "width"))
+
+
+def find_spatial_dims(dims: Iterable[Hashable],
+                      spatial_dims: Sequence[Hashable] | None = None
+                      ) -> tuple[Hashable, Hashable] | None:
+    """The ``(row_dim, col_dim)`` among ``dims``, or None when no known pair is there.
+
+    Parameters
+    ----------
+    dims : iterable of hashable
+        Dim names (e.g. ``da.dims``).
+    spatial_dims : pair of hashable, optional
+        An explicit choice; returned when both names are in ``dims``.
+
+    Returns
+    -------
+    tuple or None
+        The first pair of :data:`SPATIAL_DIM_PAIRS` present (or ``spatial_dims``).
+
+    Examples
+    --------
+    >>> find_spatial_dims(("band", "lat", "lon"))
+    ('lat', 'lon')
+    >>> find_spatial_dims(("a", "b")) is None
+    True
+    """
+    names = list(dims)
+    if spatial_dims is not None:
+        pair = tuple(spatial_dims)
+        if len(pair) == 2 and all(d in names for d in pair):
+            return pair[0], pair[1]
+        return None
+    for ydim, xdim in SPATIAL_DIM_PAIRS:
+        if ydim in names and xdim in names:
+            return ydim, xdim
+    return None
+
+
+def spatial_dims(obj: xr.DataArray | xr.Dataset,
+                 spatial_dims: Sequence[Hashable] | None = None) -> tuple[Hashable, Hashable]:
+    """Like :func:`find_spatial_dims` for an xarray object, raising when none is found.
+
+    Raises
+    ------
+    SpatialDimensionError
+        No recognised pair (or ``spatial_dims`` names dims that are not there).
+
+    Examples
+    --------
+    >>> spatial_dims(xr.DataArray(np.zeros((2, 3)), dims=("rows", "cols")))
+    ('rows', 'cols')
+    """
+    found = find_spatial_dims(obj.dims, spatial_dims)
+    if found is not None:
+        return found
+    dims = tuple(obj.dims)
+    if spatial_dims is not None:
+        raise SpatialDimensionError(format_message(
+            f"two spatial dims {tuple(spatial_dims)} present in the array", f"dims {dims}",
+            "pass spatial_dims=(row_dim, col_dim) naming existing dims"))
+    names = ", ".join(f"{a}/{b}" for a, b in SPATIAL_DIM_PAIRS)
+    raise SpatialDimensionError(format_message(
+        f"spatial dims named {names}", f"dims {dims}",
+        "rename them (da.rename(...)) or pass spatial_dims=(row_dim, col_dim)"))
 
 
 def check_wavelengths(wavelengths: Sequence[float] | np.ndarray, *,

@@ -27,6 +27,7 @@ __all__ = [
     "SpatialDimensionError",
     "CoordinateError",
     "ChunkingError",
+    "ResumeMismatchError",
     "EmptyInputError",
     "DataScaleError",
     "ModelMismatchError",
@@ -36,6 +37,7 @@ __all__ = [
     "UnsafeWeightsError",
     "ModelCardError",
     "DatasetFormatError",
+    "OutputExistsError",
     "ConfigError",
     "DeviceError",
     "format_message",
@@ -87,6 +89,14 @@ class ChunkingError(SpecReconError, ValueError):
     """The dask chunking cannot be used (e.g. chunks smaller than the halo)."""
 
 
+class ResumeMismatchError(ChunkingError):
+    """A resumed write would not continue the same cube (another input, model, chunking...).
+
+    A subclass of :class:`ChunkingError` because a different chunking is one of the
+    mismatches it reports.
+    """
+
+
 class EmptyInputError(SpecReconError, ValueError):
     """The input holds no valid data (empty, or all NaN / nodata)."""
 
@@ -127,6 +137,10 @@ class ModelCardError(SpecReconError, ValueError):
 
 class DatasetFormatError(SpecReconError, OSError):
     """A dataset on disk is not laid out or encoded as expected."""
+
+
+class OutputExistsError(SpecReconError, FileExistsError):
+    """The output file or store exists and the call did not ask to overwrite or resume it."""
 
 
 class ConfigError(SpecReconError, ValueError):

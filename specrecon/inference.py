@@ -1,22 +1,21 @@
-"""RGB DataArray -> lazy hyperspectral cube: validation, dask graph, coordinates.
+"""RGB DataArray -> lazy hyperspectral cube: a short orchestrator over named steps.
 
-:func:`reconstruct` is the xarray-level entry point (layer 2). It validates the
-input, decides how raw values become reflectance in [0, 1], builds a dask
-graph over the global tile grid of :mod:`specrecon.tiling`, runs the model
-through :mod:`specrecon.runtime` and wraps the result with
-:func:`specrecon.cube.make_cube`.
+:func:`reconstruct` is the xarray-level entry point (layer 2). It runs five
+steps, each with one owner:
 
-Graph
------
-``dask.array.overlap.overlap`` gives every input chunk a halo of ``d`` pixels
-(boundary ``"none"``: nothing is padded at the scene border), where ``d`` is
-the largest reach of the global tiles beyond any chunk
-(:func:`specrecon.tiling.halo_depth`, at most ``tile - 1``). ``map_blocks``
-with explicit output chunks and ``meta`` then runs one task per output chunk:
-scale and mask the raw block, run exactly the global tiles that touch the
-chunk, blend them and trim to the chunk inside the block function. The band
-axis of the input becomes the ``wavelength`` axis of the output, whole in one
-chunk.
+1. **input preparation** -- :func:`prepare_input`: dims (:func:`detect_dims`,
+   built on :func:`specrecon.cube.find_spatial_dims`), coordinates, scaling
+   (:func:`input_scaling`) and the nodata mask, captured in an
+   :class:`InputPreparation` whose :meth:`~InputPreparation.apply` is the one
+   function that turns raw values into model input, both up front (numpy input)
+   and inside every dask task;
+2. **model resolution** -- :func:`specrecon.runtime.resolve_model` reads the
+   model card (never the tensors) and pins the weights' sha256;
+3. **tile grid** -- :func:`tile_grid`, from the call or the model card;
+4. **graph** -- :mod:`specrecon.graph`: regular chunks decided once and one task
+   per output chunk;
+5. **output assembly** -- coordinates, CRS and attributes with
+   :func:`specrecon.cube.make_cube`.
 
 Examples
 --------
@@ -31,19 +30,19 @@ Examples
 
 from __future__ import annotations
 
+import math
 import sys
-import threading
 import warnings
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 
+from specrecon.cube import spatial_dims as _spatial_dims
 from specrecon.errors import (
     BandDimensionError,
-    ChunkingError,
     CoordinateError,
     DataScaleError,
     EmptyInputError,
@@ -52,13 +51,24 @@ from specrecon.errors import (
     format_message,
 )
 
+if TYPE_CHECKING:  # pragma: no cover
+    import dask.array as dsa
+
+    from specrecon.models.weights import ModelCard
+    from specrecon.runtime import ResolvedModel
+    from specrecon.tiling import TileGrid
+
 __all__ = [
     "DEFAULT_TILE_SIZE",
     "FLOAT_RANGE",
+    "InputPreparation",
+    "PreparedInput",
     "detect_dims",
     "input_scaling",
+    "prepare_input",
     "reconstruct",
     "select_rgb_variable",
+    "tile_grid",
 ]
 
 #: Tile size when neither the call nor the model card gives one.
@@ -69,8 +79,6 @@ FLOAT_RANGE = (-0.5, 2.0)
 NUMPY_CHUNK = 2048
 
 _BAND_NAMES = ("band", "bands", "channel", "channels", "rgb", "c", "color", "colour")
-_SPATIAL_PAIRS = (("y", "x"), ("latitude", "longitude"), ("lat", "lon"), ("rows", "cols"),
-                  ("row", "col"), ("height", "width"))
 
 
 # ----------------------------------------------------------------------------- validation
@@ -87,8 +95,9 @@ def detect_dims(da: xr.DataArray, band_dim: Hashable | None = None,
         Name of the band dim; default: one named like ``band``/``channel``,
         else the only other dim.
     spatial_dims : pair of hashable, optional
-        ``(row_dim, col_dim)``; default: ``y/x``, ``lat/lon``, ``latitude/longitude``,
-        ``rows/cols``, ``row/col`` or ``height/width``.
+        ``(row_dim, col_dim)``; default: the first pair of
+        :data:`specrecon.cube.SPATIAL_DIM_PAIRS` present (``y/x``, ``latitude/longitude``,
+        ``lat/lon``, ``rows/cols``, ``row/col``, ``height/width``).
 
     Returns
     -------
@@ -106,19 +115,7 @@ def detect_dims(da: xr.DataArray, band_dim: Hashable | None = None,
     ('channel', 'lat', 'lon')
     """
     dims = list(da.dims)
-    if spatial_dims is not None:
-        sp = tuple(spatial_dims)
-        if len(sp) != 2 or any(d not in dims for d in sp):
-            raise SpatialDimensionError(format_message(
-                f"two spatial dims {sp} present in the array", f"dims {tuple(dims)}",
-                "pass spatial_dims=(row_dim, col_dim) naming existing dims"))
-    else:
-        found = [p for p in _SPATIAL_PAIRS if p[0] in dims and p[1] in dims]
-        if not found:
-            raise SpatialDimensionError(format_message(
-                "spatial dims named y/x, lat/lon, latitude/longitude or rows/cols",
-                f"dims {tuple(dims)}", "pass spatial_dims=(row_dim, col_dim)"))
-        sp = found[0]
+    sp = _spatial_dims(da, spatial_dims)
     rest = [d for d in dims if d not in sp]
     if band_dim is not None:
         if band_dim not in rest:
@@ -201,7 +198,7 @@ def input_scaling(da: xr.DataArray, scale: float | None = None) -> tuple[float, 
     da : xarray.DataArray
         Raw image.
     scale : float, optional
-        Explicit multiplier.
+        Explicit multiplier (reflectance = raw value x ``scale``), finite and > 0.
 
     Returns
     -------
@@ -211,7 +208,8 @@ def input_scaling(da: xr.DataArray, scale: float | None = None) -> tuple[float, 
     Raises
     ------
     DataScaleError
-        For integer types of unknown scale, or boolean data.
+        For integer types of unknown scale, boolean or complex data, or a
+        ``scale`` that is not a finite positive number.
 
     Examples
     --------
@@ -220,13 +218,25 @@ def input_scaling(da: xr.DataArray, scale: float | None = None) -> tuple[float, 
     >>> input_scaling(xr.DataArray(np.zeros(2, "int16"), attrs={"scale_factor": 1e-4}))
     (0.0001, 0.0, True)
     """
+    dt = np.dtype(da.dtype)
+    if dt.kind == "c":
+        raise DataScaleError(format_message(
+            "real-valued RGB values", f"{dt.name} data (the imaginary part would be dropped)",
+            "pass the real part (da.real) or the magnitude (abs(da)) explicitly"))
     if scale is not None:
-        return float(scale), 0.0, False
+        try:
+            mul = float(scale)
+        except (TypeError, ValueError):
+            mul = math.nan
+        if not (math.isfinite(mul) and mul > 0):
+            raise DataScaleError(format_message(
+                "scale= a finite number > 0 (reflectance = raw value x scale)", repr(scale),
+                "pass e.g. scale=1e-4 for reflectance x 10000 or scale=1/255 for 8-bit"))
+        return mul, 0.0, False
     attrs = da.attrs
     sf, ao = float(attrs.get("scale_factor", 1.0)), float(attrs.get("add_offset", 0.0))
     if (sf, ao) != (1.0, 0.0):  # rioxarray writes an identity scale_factor=1 on every read
         return sf, ao, True
-    dt = np.dtype(da.dtype)
     if dt.kind == "b":
         raise DataScaleError(format_message("numeric RGB values", "boolean data",
                                             "convert to an image first"))
@@ -301,66 +311,65 @@ def select_rgb_variable(ds: xr.Dataset, variable: Hashable | None = None) -> xr.
     if not cands and len(planes) == 3 and len({ds[n].dims for n in planes}) == 1:
         out = xr.concat([ds[n] for n in planes], dim="band", coords="minimal",
                         compat="override", join="exact")
-        return out.assign_coords(band=[1, 2, 3], band_name=("band", [str(n) for n in planes]))
+        rgb: xr.DataArray = out.assign_coords(band=[1, 2, 3],
+                                              band_name=("band", [str(n) for n in planes]))
+        return rgb
     raise BandDimensionError(format_message(
         "exactly one RGB variable (a dim of size 3) in the Dataset",
         f"{len(cands)} candidates {cands} among {list(ds.data_vars)}",
         "pass variable=<name>"))
 
 
-# ----------------------------------------------------------------------------- block function
-_bars: dict[str, Any] = {}
-_bars_lock = threading.Lock()
-
-
-def _progress(token: str, total: int, n: int) -> None:
-    with _bars_lock:
-        bar = _bars.get(token)
-        if bar is None:
-            from tqdm.auto import tqdm
-
-            bar = _bars[token] = tqdm(total=total, desc="reconstruct", unit="tile")
-        bar.update(n)
-        if bar.n >= total:
-            bar.close()
-            _bars.pop(token, None)
-
-
+# ----------------------------------------------------------------------------- 1. input
 @dataclass(frozen=True)
-class _Block:
-    """Picklable per-chunk task: raw halo block -> blended cube chunk."""
+class InputPreparation:
+    """How raw RGB values become model input: validity mask, scaling, range check.
 
-    spec: Any
-    shape: tuple[int, int]
-    tile: tuple[int, int]
-    overlap: tuple[int, int]
-    ybounds: tuple[int, ...]
-    xbounds: tuple[int, ...]
-    depth: tuple[int, int]
+    The one function (:meth:`apply`) used both on numpy input up front and inside
+    every dask task, so the two paths cannot disagree.
+
+    Parameters
+    ----------
+    mul, add : float
+        ``reflectance = raw * mul + add`` (see :func:`input_scaling`).
+    nodata : float or None
+        Raw nodata value; a pixel is invalid when **every** band equals it
+        (GDAL's mask semantics). Non-finite values in any band are always invalid.
+    check_range : bool
+        Refuse reflectance outside :data:`FLOAT_RANGE` (unknown scale).
+
+    Examples
+    --------
+    >>> prep = InputPreparation(1 / 255, 0.0, 0.0, False)
+    >>> raw = np.array([[[0, 255]], [[0, 0]], [[0, 0]]], "uint8")   # (3, 1, 2)
+    >>> img, valid = prep.apply(raw)
+    >>> valid.tolist(), img[0].tolist()
+    ([[False, True]], [[0.0, 1.0]])
+    """
+
     mul: float
     add: float
     nodata: float | None
     check_range: bool
-    bands: int
-    batch_size: int
-    progress_token: str | None
 
-    def __call__(self, block: np.ndarray, block_id: tuple[int, int, int] = (0, 0, 0)
-                 ) -> np.ndarray:
-        from specrecon import runtime
-        from specrecon.tiling import TileGrid, blend_region
-
-        _, i, j = block_id
-        y0, y1 = self.ybounds[i], self.ybounds[i + 1]
-        x0, x1 = self.xbounds[j], self.xbounds[j + 1]
-        oy, ox = max(0, y0 - self.depth[0]), max(0, x0 - self.depth[1])
-        raw = np.asarray(block)
-        if raw.dtype.kind == "f":
-            valid = np.isfinite(raw).all(axis=0)
-        else:
-            valid = np.ones(raw.shape[1:], bool)
+    def validity(self, raw: np.ndarray) -> np.ndarray:
+        """``(H, W)`` bool: finite in every band and not nodata in every band."""
+        valid = (np.isfinite(raw).all(axis=0) if raw.dtype.kind == "f"
+                 else np.ones(raw.shape[1:], bool))
         if self.nodata is not None and not np.isnan(self.nodata):
-            valid &= ~(raw == self.nodata).any(axis=0)
+            valid &= ~(raw == self.nodata).all(axis=0)
+        return valid
+
+    def apply(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Raw ``(3, H, W)`` block -> ``(float32 reflectance with invalid pixels 0, valid)``.
+
+        Raises
+        ------
+        DataScaleError
+            When ``check_range`` and valid values fall outside :data:`FLOAT_RANGE`.
+        """
+        raw = np.asarray(raw)
+        valid = self.validity(raw)
         img = raw.astype("float32")
         if self.mul != 1.0 or self.add != 0.0:
             img = img * np.float32(self.mul) + np.float32(self.add)
@@ -370,31 +379,127 @@ class _Block:
             if lo < FLOAT_RANGE[0] or hi > FLOAT_RANGE[1]:
                 raise _range_error(lo, hi)
         img[:, ~valid] = 0.0
-        grid = TileGrid(self.shape, self.tile, self.overlap)
-        on_tiles = None
-        if self.progress_token is not None:
-            token, total = self.progress_token, grid.n_tiles
-
-            def on_tiles(n: int) -> None:
-                _progress(token, total, n)
-
-        return blend_region(img, (oy, ox), (y0, y1, x0, x1), grid,
-                            lambda t: runtime.predict(self.spec, t, bands=self.bands),
-                            bands=self.bands, batch_size=self.batch_size, valid=valid,
-                            on_tiles=on_tiles)
+        return img, valid
 
 
-# ----------------------------------------------------------------------------- metadata
-def _model_metadata(spec: Any) -> tuple[Any, int, Any]:
-    from specrecon import runtime
+@dataclass(frozen=True)
+class PreparedInput:
+    """The validated input of :func:`reconstruct`.
 
-    model = runtime.get_model(spec)
-    card = getattr(model, "card", None)
-    bands = getattr(model, "bands", None)
-    if bands is None:
-        probe = runtime.predict(spec, np.zeros((1, 3, 16, 16), "float32"))
-        bands = probe.shape[1]
-    return model, int(bands), card
+    Parameters
+    ----------
+    da : xarray.DataArray
+        The RGB image with extra length-1 dims dropped.
+    dims : tuple
+        ``(band_dim, row_dim, col_dim)``.
+    data : dask.array.Array
+        Raw ``(3, rows, cols)`` values (numpy input wrapped lazily).
+    prep : InputPreparation
+        Masking and scaling, applied per block.
+    token : str
+        Identity of the input data (its dask name), recorded for resume checks.
+    """
+
+    da: xr.DataArray
+    dims: tuple[Hashable, Hashable, Hashable]
+    data: dsa.Array
+    prep: InputPreparation
+    token: str
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(rows, cols)``."""
+        return int(self.data.shape[1]), int(self.data.shape[2])
+
+
+def prepare_input(da: xr.DataArray | np.ndarray, *, band_dim: Hashable | None = None,
+                  spatial_dims: Sequence[Hashable] | None = None, scale: float | None = None,
+                  nodata: float | None = None) -> PreparedInput:
+    """Step 1 of :func:`reconstruct`: validate dims and coordinates, decide scaling and masking.
+
+    Numpy-backed input is checked completely here (an all-nodata image or an
+    unknown float scale raises now); dask-backed input is checked per block
+    when computed, by the same :meth:`InputPreparation.apply`.
+
+    Parameters
+    ----------
+    da : xarray.DataArray or numpy.ndarray
+        RGB image (a bare ``(3, H, W)`` array is wrapped with :func:`specrecon.cube.make_rgb`).
+    band_dim, spatial_dims, scale, nodata
+        As in :func:`reconstruct`.
+
+    Returns
+    -------
+    PreparedInput
+
+    Raises
+    ------
+    BandDimensionError, SpatialDimensionError, CoordinateError, EmptyInputError, DataScaleError
+
+    Examples
+    --------
+    >>> from specrecon.cube import make_rgb
+    >>> p = prepare_input(make_rgb(np.full((3, 4, 5), 128, "uint8")))
+    >>> p.dims, p.shape, round(p.prep.mul * 255, 6)
+    (('band', 'y', 'x'), (4, 5), 1.0)
+    """
+
+    from specrecon.cube import make_rgb
+
+    if isinstance(da, np.ndarray):
+        da = make_rgb(da)
+    if not isinstance(da, xr.DataArray):
+        raise TypeError(format_message("an xarray.DataArray (or a (3, H, W) numpy array)",
+                                       type(da).__name__,
+                                       "for a Dataset use ds.hsr.reconstruct(variable=...)"))
+    return _prepare_array(da, band_dim, spatial_dims, scale, nodata)
+
+
+def _prepare_array(da: xr.DataArray, band_dim: Hashable | None,
+                   spatial_dims: Sequence[Hashable] | None, scale: float | None,
+                   nodata: float | None) -> PreparedInput:
+    import dask.array as dsa
+
+    bd, ydim, xdim = detect_dims(da, band_dim, spatial_dims)
+    for d in [d for d in da.dims if d not in (bd, ydim, xdim)]:
+        if da.sizes[d] != 1:
+            raise SpatialDimensionError(format_message(
+                f"only a band dim and two spatial dims ({bd!r}, {ydim!r}, {xdim!r})",
+                f"extra dim {d!r} of size {da.sizes[d]}",
+                f"reconstruct one at a time: da.isel({d}=0)"))
+        da = da.isel({d: 0})
+    if da.sizes[bd] != 3:
+        raise BandDimensionError(format_message(
+            f"3 bands (red, green, blue) along {bd!r}", f"{da.sizes[bd]}",
+            f"select the RGB bands, e.g. da.isel({bd}=[2, 1, 0]) for B, G, R order"))
+    if da.sizes[ydim] == 0 or da.sizes[xdim] == 0:
+        raise EmptyInputError(format_message("a non-empty image", f"shape {dict(da.sizes)}",
+                                             "check the selection that produced it"))
+    _check_coords(da, (ydim, xdim))
+    mul, add, check_range = input_scaling(da, scale)
+    prep = InputPreparation(mul, add, _nodata_value(da, nodata), check_range)
+    arr = da.transpose(bd, ydim, xdim).data
+    if not isinstance(arr, dsa.Array):
+        raw = np.asarray(arr)
+        _, valid = prep.apply(raw)               # raises on an unknown float scale
+        if not valid.any():
+            raise EmptyInputError(format_message(
+                "at least one valid pixel", "only NaN / nodata pixels",
+                "check the nodata value and the scene selection"))
+        arr = dsa.from_array(raw, chunks=(3, NUMPY_CHUNK, NUMPY_CHUNK))
+    return PreparedInput(da, (bd, ydim, xdim), arr, prep, str(arr.name))
+
+
+# ----------------------------------------------------------------------------- 2. model
+def _check_sensor(da: xr.DataArray, card: ModelCard | None) -> None:
+    sensor = da.attrs.get("sensor")
+    card_sensor = getattr(card, "input_sensor", None)
+    if (sensor and card_sensor and str(card_sensor).lower() not in ("unknown", "any", "")
+            and str(sensor).lower() != str(card_sensor).lower()):
+        raise ModelMismatchError(format_message(
+            f"RGB from the model's input sensor {card_sensor!r}", f"da.attrs['sensor'] = "
+            f"{sensor!r}", "use a model trained for this sensor, or drop the attribute if "
+            "you know the RGB is equivalent"))
 
 
 def _output_wavelengths(bands: int, card: Any, wavelengths: Any) -> tuple[np.ndarray,
@@ -437,16 +542,86 @@ def _output_wavelengths(bands: int, card: Any, wavelengths: Any) -> tuple[np.nda
         "pass wavelengths=[...] (nm)"))
 
 
-def _fit_chunks(grid: Any, chunks: tuple[int, ...]) -> tuple[tuple[int, ...], int]:
-    from specrecon.tiling import halo_depth, merge_small_chunks
+# ----------------------------------------------------------------------------- 3. tile grid
+def tile_grid(shape: tuple[int, int], card: ModelCard | None = None, *,
+              tile_size: int | tuple[int, int] | None = None,
+              overlap: int | tuple[int, int] | None = None,
+              whole_image: bool = False) -> TileGrid:
+    """Step 3 of :func:`reconstruct`: the global tile grid of a scene.
 
-    for _ in range(4):
-        depth = halo_depth(grid, chunks)
-        if len(chunks) == 1 or min(chunks) >= depth:
-            return chunks, (depth if len(chunks) > 1 else 0)
-        chunks = merge_small_chunks(chunks, depth)
-    merged = merge_small_chunks(chunks, grid.length)
-    return merged, (halo_depth(grid, merged) if len(merged) > 1 else 0)
+    Tile size from the call, else the model card, else :data:`DEFAULT_TILE_SIZE`;
+    overlap from the call, else the card (when its tile size is used), else a
+    quarter of the tile. ``whole_image`` gives one tile covering the scene.
+
+    Raises
+    ------
+    ConfigError
+        Invalid tile size / overlap.
+
+    Examples
+    --------
+    >>> g = tile_grid((100, 80), tile_size=32)
+    >>> g.tile_shape, g.y.overlap
+    ((32, 32), 8)
+    """
+    from specrecon.tiling import TileGrid
+
+    if whole_image:
+        grid = TileGrid(shape, shape, (0, 0))
+    else:
+        card_tile = getattr(card, "tile_size", None)
+        t = tile_size if tile_size is not None else (card_tile or DEFAULT_TILE_SIZE)
+        ty, tx = (t, t) if isinstance(t, (int, np.integer)) else tuple(t)
+        if overlap is not None:
+            o: Any = overlap
+        elif tile_size is None and card_tile:
+            o = getattr(card, "tile_overlap", 0)
+        else:
+            o = min(int(ty), int(tx)) // 4
+        oy, ox = (o, o) if isinstance(o, (int, np.integer)) else tuple(o)
+        grid = TileGrid(shape, (int(ty), int(tx)), (int(oy), int(ox)))
+    grid.y, grid.x  # noqa: B018 - validates tile/overlap now (ConfigError)
+    return grid
+
+
+# ----------------------------------------------------------------------------- 5. output
+def _assemble_output(inp: PreparedInput, model: ResolvedModel, grid: TileGrid,
+                     data: dsa.Array, spectrum: tuple[np.ndarray, np.ndarray | None], *,
+                     whole_image: bool,
+                     value_range: tuple[float, float] | None) -> xr.DataArray:
+    from specrecon._version import __version__
+    from specrecon.cube import make_cube
+
+    da, (bd, ydim, xdim) = inp.da, inp.dims
+    wl, fw = spectrum
+    keep = {str(name): c.variable for name, c in da.coords.items()
+            if name not in (ydim, xdim) and bd not in c.dims and set(c.dims) <= {ydim, xdim}}
+    attrs: dict[str, Any] = {
+        "long_name": "reconstructed spectral reflectance",
+        "units": "1",
+        "model": model.name,
+        "model_sha256": model.sha256,
+        "model_input_sensor": str(getattr(model.card, "input_sensor", None) or "unknown"),
+        "specrecon_version": __version__,
+        "tiling": "whole_image" if whole_image else "global_grid_raised_cosine",
+        "tile_size": [grid.y.tile, grid.x.tile],
+        "tile_overlap": [grid.y.overlap, grid.x.overlap],
+        "input_scale": inp.prep.mul,
+        "input_offset": inp.prep.add,
+        "input_token": inp.token,
+    }
+    if da.encoding.get("source"):
+        attrs["input_source"] = str(da.encoding["source"])
+    if value_range is not None:
+        attrs["clipped_to"] = [float(value_range[0]), float(value_range[1])]
+    cube = make_cube(data, wl, fw, y=da[ydim].variable, x=da[xdim].variable,
+                     dims=(str(ydim), str(xdim)), attrs=attrs, extra_coords=keep)
+    gm = da.encoding.get("grid_mapping") or da.attrs.get("grid_mapping")
+    if gm is None and "spatial_ref" in cube.coords:
+        gm = "spatial_ref"
+    if gm is not None and gm in cube.coords:
+        cube.encoding["grid_mapping"] = gm
+    return cube
 
 
 # ----------------------------------------------------------------------------- public
@@ -456,16 +631,17 @@ def reconstruct(da: xr.DataArray | np.ndarray, model: Any = "default", *,
                 scale: float | None = None, nodata: float | None = None,
                 tile_size: int | tuple[int, int] | None = None,
                 overlap: int | tuple[int, int] | None = None, whole_image: bool = False,
-                device: str = "auto", dtype: str = "float32", batch_size: int = 8,
+                device: str = "auto", dtype: str = "fp32", batch_size: int = 8,
                 wavelengths: Sequence[float] | np.ndarray | None = None,
                 progress: bool = False, clip: bool = True) -> xr.DataArray:
     """Reconstruct a hyperspectral cube from an RGB image, lazily and chunk by chunk.
 
     The result does not depend on the chunking: tiles sit on a global grid
     anchored at the scene origin and are blended with fixed feathered
-    weights (see :mod:`specrecon.tiling`). Chunks smaller than the tile halo
-    are **merged automatically** (output chunks then follow the merged
-    input chunks); chunks of about 1024-2048 pixels suit most GPUs.
+    weights (see :mod:`specrecon.tiling`). The output gets **regular chunks**
+    decided once (:func:`specrecon.graph.chunk_plan`): the input's chunk size,
+    raised to the tile size when smaller, so the cube streams to zarr without
+    rechunking; chunks of about 1024-2048 pixels suit most GPUs.
 
     Parameters
     ----------
@@ -479,12 +655,16 @@ def reconstruct(da: xr.DataArray | np.ndarray, model: Any = "default", *,
     band_dim, spatial_dims : optional
         Override dim detection (see :func:`detect_dims`).
     scale : float, optional
-        Multiplier from raw values to [0, 1] reflectance (see :func:`input_scaling`).
+        Multiplier from raw values to [0, 1] reflectance: ``reflectance = raw x scale``
+        (e.g. ``1e-4`` for reflectance x 10000); finite and > 0. Default: from the
+        dtype and CF attributes (see :func:`input_scaling`).
     nodata : float, optional
         Raw value marking missing pixels; default from ``_FillValue`` /
-        ``nodata`` / ``missing_value`` attributes or ``da.rio.nodata``. NaN is
-        always missing. Missing pixels are filled with 0 before the model and
-        are NaN in the output.
+        ``nodata`` / ``missing_value`` attributes or ``da.rio.nodata``. As in
+        GDAL's nodata mask, a pixel is missing only when **every** band equals
+        it (a single dark band is a valid value). NaN / inf in any band always
+        make the pixel missing. Missing pixels are filled with 0 before the model
+        and are NaN in the output.
     tile_size, overlap : int or pair of int, optional
         Global tile grid; default from the model card, else 128 and a quarter of it.
     whole_image : bool
@@ -492,9 +672,12 @@ def reconstruct(da: xr.DataArray | np.ndarray, model: Any = "default", *,
         evaluation; the image is gathered into a single chunk.
     device : str
         ``"auto"`` (CUDA where the computing process has one, else CPU),
-        ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
-    dtype : {"float32", "float16", "bfloat16"}
-        Precision of the forward pass (autocast); output is float32.
+        ``"cpu"``, ``"cuda"``, ``"cuda:N"``. Checked here, or with a
+        ``distributed`` client on the workers (a CPU-only client can drive GPU
+        workers).
+    dtype : {"fp32", "bf16", "fp16"}
+        Precision of the forward pass (autocast on the device's type; aliases
+        ``"float32"``, ``"bfloat16"``, ``"float16"``); output is float32.
     batch_size : int
         Tiles per forward pass.
     wavelengths : array-like, optional
@@ -515,8 +698,9 @@ def reconstruct(da: xr.DataArray | np.ndarray, model: Any = "default", *,
     xarray.DataArray
         Lazy float32 cube ``(wavelength, y, x)`` with ``wavelength``/``fwhm``
         coordinates, the input's spatial coordinates and ``spatial_ref``, and
-        attributes naming the model, its sha256, the specrecon version and the
-        tiling.
+        attributes naming the model, its sha256, the specrecon version, the
+        tiling, the input scaling and the input's identity (``input_token``,
+        checked by ``to_zarr(..., resume=True)``).
 
     Raises
     ------
@@ -532,165 +716,31 @@ def reconstruct(da: xr.DataArray | np.ndarray, model: Any = "default", *,
     >>> cube.hsr.to_zarr("scene_cube.zarr", progress=True)              # doctest: +SKIP
     """
     import dask
-    import dask.array as dsa
 
     from specrecon import runtime
-    from specrecon._version import __version__
-    from specrecon.cube import make_cube, make_rgb
-    from specrecon.tiling import TileGrid, chunk_bounds
+    from specrecon.graph import BlockStep, build_cube_graph, chunk_plan
 
-    if isinstance(da, np.ndarray):
-        da = make_rgb(da)
-    if not isinstance(da, xr.DataArray):
-        raise TypeError(format_message("an xarray.DataArray (or a (3, H, W) numpy array)",
-                                       type(da).__name__,
-                                       "for a Dataset use ds.hsr.reconstruct(variable=...)"))
-    bd, ydim, xdim = detect_dims(da, band_dim, spatial_dims)
-    extra = [d for d in da.dims if d not in (bd, ydim, xdim)]
-    for d in extra:
-        if da.sizes[d] != 1:
-            raise SpatialDimensionError(format_message(
-                f"only a band dim and two spatial dims ({bd!r}, {ydim!r}, {xdim!r})",
-                f"extra dim {d!r} of size {da.sizes[d]}",
-                f"reconstruct one at a time: da.isel({d}=0)"))
-        da = da.isel({d: 0})
-    if da.sizes[bd] != 3:
-        raise BandDimensionError(format_message(
-            f"3 bands (red, green, blue) along {bd!r}", f"{da.sizes[bd]}",
-            f"select the RGB bands, e.g. da.isel({bd}=[2, 1, 0]) for B, G, R order"))
-    ny, nx = int(da.sizes[ydim]), int(da.sizes[xdim])
-    if ny == 0 or nx == 0:
-        raise EmptyInputError(format_message("a non-empty image", f"shape {dict(da.sizes)}",
-                                             "check the selection that produced it"))
-    _check_coords(da, (ydim, xdim))
+    inp = prepare_input(da, band_dim=band_dim, spatial_dims=spatial_dims, scale=scale,
+                        nodata=nodata)
+    resolved = runtime.resolve_model(model, device=device, dtype=dtype)
+    _check_sensor(inp.da, resolved.card)
+    wl, fw = _output_wavelengths(resolved.bands, resolved.card, wavelengths)
+    grid = tile_grid(inp.shape, resolved.card, tile_size=tile_size, overlap=overlap,
+                     whole_image=whole_image)
+    if int(batch_size) < 1:
+        from specrecon.errors import ConfigError
 
-    mul, add, check_range = input_scaling(da, scale)
-    nd = _nodata_value(da, nodata)
-    arr = da.transpose(bd, ydim, xdim).data
-    if not isinstance(arr, dsa.Array):
-        raw = np.asarray(arr)
-        valid = (np.isfinite(raw).all(axis=0) if raw.dtype.kind == "f"
-                 else np.ones(raw.shape[1:], bool))
-        if nd is not None and not np.isnan(nd):
-            valid &= ~(raw == nd).any(axis=0)
-        if not valid.any():
-            raise EmptyInputError(format_message(
-                "at least one valid pixel", "only NaN / nodata pixels",
-                "check the nodata value and the scene selection"))
-        if check_range:
-            vals = raw[:, valid].astype("float64") * mul + add
-            lo, hi = float(vals.min()), float(vals.max())
-            if lo < FLOAT_RANGE[0] or hi > FLOAT_RANGE[1]:
-                raise _range_error(lo, hi)
-        arr = dsa.from_array(raw, chunks=(3, NUMPY_CHUNK, NUMPY_CHUNK))
-
-    # model: resolve the device here to fail early, except when a cluster will compute
-    if not _has_client():
-        runtime.resolve_device(device)
-    spec = runtime.model_spec(model, device=device, dtype=dtype)
-    loaded, bands, card = _model_metadata(spec)
-    if card is not None and spec.sha256 is None and getattr(card, "sha256", None):
-        spec = runtime.ModelSpec(spec.source, card.sha256, spec.device, spec.dtype)
-    sensor = da.attrs.get("sensor")
-    card_sensor = getattr(card, "input_sensor", None)
-    if (sensor and card_sensor and str(card_sensor).lower() not in ("unknown", "any", "")
-            and str(sensor).lower() != str(card_sensor).lower()):
-        raise ModelMismatchError(format_message(
-            f"RGB from the model's input sensor {card_sensor!r}", f"da.attrs['sensor'] = "
-            f"{sensor!r}", "use a model trained for this sensor, or drop the attribute if "
-            "you know the RGB is equivalent"))
-    wl, fw = _output_wavelengths(bands, card, wavelengths)
-
-    if whole_image:
-        tile, ov = (ny, nx), (0, 0)
-    else:
-        t = tile_size if tile_size is not None else (getattr(card, "tile_size", None)
-                                                      or DEFAULT_TILE_SIZE)
-        ty, tx = (t, t) if np.ndim(t) == 0 else tuple(t)
-        if overlap is not None:
-            o = overlap
-        elif tile_size is None and getattr(card, "tile_size", None):
-            o = card.tile_overlap
-        else:
-            o = min(ty, tx) // 4
-        ov = (o, o) if np.ndim(o) == 0 else tuple(o)
-        tile = (int(ty), int(tx))
-    grid = TileGrid((ny, nx), tile, (int(ov[0]), int(ov[1])))
-    grid.y, grid.x  # noqa: B018 - validates tile/overlap now (ConfigError)
-
-    arr = arr.rechunk({0: -1})
-    if whole_image:
-        arr = arr.rechunk({1: -1, 2: -1})
-    ych, dy = _fit_chunks(grid.y, tuple(arr.chunks[1]))
-    xch, dx = _fit_chunks(grid.x, tuple(arr.chunks[2]))
-    if (ych, xch) != tuple(arr.chunks[1:]):
-        arr = arr.rechunk((3, ych, xch))
-    if min(ych) < dy or min(xch) < dx:  # pragma: no cover - _fit_chunks guarantees this
-        raise ChunkingError(format_message(f"chunks of at least {dy}x{dx} pixels",
-                                           f"chunks {min(ych)}x{min(xch)}", "rechunk larger"))
-    if dy or dx:
-        from dask.array.overlap import overlap as dask_overlap
-
-        padded = dask_overlap(arr, depth={0: 0, 1: dy, 2: dx},
-                              boundary={0: "none", 1: "none", 2: "none"})
-    else:
-        padded = arr
-    token = dask.base.tokenize(arr.name, spec, grid.shape, tile, ov, mul, add, nd, bands,
-                               batch_size, check_range)
-    fn = _Block(spec=spec, shape=(ny, nx), tile=tile, overlap=(int(ov[0]), int(ov[1])),
-                ybounds=tuple(int(v) for v in chunk_bounds(ych)),
-                xbounds=tuple(int(v) for v in chunk_bounds(xch)), depth=(dy, dx),
-                mul=mul, add=add, nodata=nd, check_range=check_range, bands=bands,
-                batch_size=int(batch_size), progress_token=token if progress else None)
-    out = dsa.map_blocks(fn, padded, chunks=((bands,), ych, xch), dtype="float32",
-                         meta=np.empty((0, 0, 0), dtype="float32"),
-                         name=f"hsr-reconstruct-{token}")
-
-    value_range = getattr(card, "value_range", None) if clip else None
-    if value_range is not None:
-        out = dsa.clip(out, float(value_range[0]), float(value_range[1]))  # NaN stays NaN
-
-    keep = {}
-    for name, c in da.coords.items():
-        if name in (ydim, xdim) or bd in c.dims:
-            continue
-        if set(c.dims) <= {ydim, xdim}:
-            keep[name] = c.variable
-    sha = getattr(card, "sha256", None) or (spec.source.split(":", 1)[1]
-                                            if spec.source.startswith("module:") else "")
-    attrs = {
-        "long_name": "reconstructed spectral reflectance",
-        "units": "1",
-        "model": getattr(card, "name", None) or getattr(loaded, "name", None)
-        or type(loaded).__name__,
-        "model_sha256": sha,
-        "model_input_sensor": str(card_sensor or "unknown"),
-        "specrecon_version": __version__,
-        "tiling": "whole_image" if whole_image else "global_grid_raised_cosine",
-        "tile_size": list(tile),
-        "tile_overlap": [int(ov[0]), int(ov[1])],
-        "input_scale": mul,
-        "input_offset": add,
-    }
-    if value_range is not None:
-        attrs["clipped_to"] = [float(value_range[0]), float(value_range[1])]
-    cube = make_cube(out, wl, fw, y=da[ydim].variable, x=da[xdim].variable,
-                     dims=(str(ydim), str(xdim)), attrs=attrs, extra_coords=keep)
-    gm = da.encoding.get("grid_mapping") or da.attrs.get("grid_mapping")
-    if gm is None and "spatial_ref" in cube.coords:
-        gm = "spatial_ref"
-    if gm is not None and gm in cube.coords:
-        cube.encoding["grid_mapping"] = gm
-    return cube
-
-
-def _has_client() -> bool:
-    if "distributed" not in sys.modules:
-        return False
-    try:
-        from distributed import default_client
-
-        default_client()
-        return True
-    except ValueError:
-        return False
+        raise ConfigError(format_message("batch_size >= 1", repr(batch_size),
+                                         "pass the number of tiles per forward pass"))
+    card_range = getattr(resolved.card, "value_range", None) if clip else None
+    value_range = (float(card_range[0]), float(card_range[1])) if card_range else None
+    chunks = chunk_plan(grid, inp.data.chunks[1:])
+    token = dask.base.tokenize(inp.token, resolved.spec, grid.shape, grid.tile, grid.overlap,
+                               inp.prep, resolved.bands, int(batch_size), value_range, chunks)
+    step = BlockStep(prep=inp.prep, model=resolved.spec, shape=inp.shape,
+                     tile=(grid.y.tile, grid.x.tile), overlap=(grid.y.overlap, grid.x.overlap),
+                     bands=resolved.bands, batch_size=int(batch_size), value_range=value_range,
+                     progress_token=token if progress else None)
+    data = build_cube_graph(inp.data, step, chunks, name=f"hsr-reconstruct-{token}")
+    return _assemble_output(inp, resolved, grid, data, (wl, fw), whole_image=whole_image,
+                            value_range=value_range)

@@ -18,15 +18,30 @@ A dask-backed cube is written in *steps* of whole chunk rows along ``y``:
 
 1. the store is created with ``to_zarr(compute=False)`` (metadata and the
    small coordinates only) and a write plan is stored in the group attribute
-   ``specrecon_write``: ``{"dim", "edges", "shape", "done": [], "complete": false}``;
+   ``specrecon_write``: ``{"dim", "edges", "shape", "steps", "fingerprint",
+   "done": [], "complete": false}``;
 2. each step is written with ``to_zarr(region={y: slice(a, b)})`` and its
    index appended to ``done`` right after it lands;
-3. at the end ``complete`` becomes true.
+3. at the end ``complete`` becomes true and the metadata is consolidated, so
+   a plain ``xr.open_zarr(path, decode_coords="all")`` opens the store quietly.
 
 Memory stays bounded by one step (a few chunk rows), however large the
 scene. If the process dies, ``to_zarr(cube, path, resume=True)`` re-opens
-the plan, checks that shape and row edges match, and writes only the steps
-not in ``done``; the result equals an uninterrupted write.
+the plan, checks that it continues **the same cube** -- the *fingerprint*:
+shape, chunks, dtype, variables, the input's identity (``input_token``), the
+model's sha256, the input scaling, the tile grid and the specrecon version --
+and writes only the steps not in ``done``; the result equals an uninterrupted
+write. Any difference raises :class:`~specrecon.errors.ResumeMismatchError`
+naming it (also on a finished store, which is otherwise left alone).
+
+Incomplete stores never read as complete: :func:`open_cube` refuses them
+(``allow_incomplete=True`` opens them with a warning) and ``specrecon info``
+flags them. NetCDF files are written under a temporary name and renamed when
+the write succeeded, so a killed write leaves no half-written file behind.
+
+Overwriting follows one policy for both formats: ``mode="w-"`` (default)
+refuses an existing output with :class:`~specrecon.errors.OutputExistsError`,
+``mode="w"`` replaces it.
 
 Examples
 --------
@@ -53,13 +68,23 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from specrecon.errors import ChunkingError, DatasetFormatError, format_message
+from specrecon.cube import find_spatial_dims
+from specrecon.errors import (
+    DatasetFormatError,
+    OutputExistsError,
+    ResumeMismatchError,
+    format_message,
+)
 
-__all__ = ["WRITE_PLAN_ATTR", "compute_with_progress", "open_cube", "to_netcdf", "to_zarr"]
+__all__ = ["WRITE_PLAN_ATTR", "compute_with_progress", "open_cube", "to_netcdf", "to_zarr",
+           "write_status"]
 
 WRITE_PLAN_ATTR = "specrecon_write"
-_SPATIAL_PAIRS = (("y", "x"), ("latitude", "longitude"), ("lat", "lon"), ("rows", "cols"),
-                  ("row", "col"))
+ZARR_SUFFIXES = (".zarr",)
+NETCDF_SUFFIXES = (".nc", ".nc4", ".netcdf", ".h5", ".cdf")
+#: Cube attributes that identify what a store holds (checked on resume).
+FINGERPRINT_ATTRS = ("input_token", "model_sha256", "input_scale", "input_offset",
+                     "tile_size", "tile_overlap")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -69,13 +94,44 @@ def _version() -> str:
     return __version__
 
 
+def _check_output(path: Path, fmt: str, mode: str, *, resume: bool = False) -> None:
+    """One policy for every writer: right suffix, existing writable parent, no silent overwrite."""
+    ok, other = ((ZARR_SUFFIXES, NETCDF_SUFFIXES) if fmt == "zarr"
+                 else (NETCDF_SUFFIXES, ZARR_SUFFIXES))
+    suffix = path.suffix.lower()
+    if suffix in other or (fmt == "netcdf" and suffix not in ok):
+        raise DatasetFormatError(format_message(
+            f"a {fmt} path ending in {' or '.join(ok)}", f"{str(path)!r}",
+            f"name the output e.g. cube{ok[0]}"
+            + (" (or write zarr with to_zarr)" if fmt == "netcdf" else
+               " (or write NetCDF with to_netcdf)")))
+    if mode not in ("w-", "w"):
+        from specrecon.errors import ConfigError
+
+        raise ConfigError(format_message("mode 'w-' (refuse an existing output) or 'w' "
+                                         "(overwrite it)", repr(mode), "pass one of those"))
+    parent = path.absolute().parent
+    if not parent.is_dir():
+        raise DatasetFormatError(format_message(
+            f"an existing output directory for {path}", f"{parent} does not exist",
+            f"create it first (mkdir -p {parent}) or choose another path"))
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise DatasetFormatError(format_message(
+            f"a writable output directory for {path}", f"{parent} is not writable",
+            "choose a directory you can write to"))
+    if path.exists() and mode == "w-" and not resume:
+        hint = ("pass mode='w' to overwrite it (CLI: --overwrite), resume=True to finish an "
+                "interrupted write (CLI: --resume), or choose another path") if fmt == "zarr" \
+            else "pass mode='w' to overwrite it (CLI: --overwrite) or choose another path"
+        raise OutputExistsError(format_message(f"a new {fmt} output", f"{path} exists", hint))
+    if path.exists() and not os.access(path, os.W_OK):
+        raise DatasetFormatError(format_message(f"a writable {path}", "a read-only output",
+                                                "choose another path or fix its permissions"))
+
+
 def _spatial_dims(var: xr.DataArray) -> tuple[str, str] | None:
-    for ydim, xdim in _SPATIAL_PAIRS:
-        if ydim in var.dims and xdim in var.dims:
-            return ydim, xdim
-    if var.ndim >= 2:
-        return str(var.dims[-2]), str(var.dims[-1])
-    return None
+    found = find_spatial_dims(var.dims)
+    return (str(found[0]), str(found[1])) if found is not None else None
 
 
 def _grid_mapping_name(ds: xr.Dataset) -> str | None:
@@ -101,7 +157,7 @@ def _prepare(obj: xr.DataArray | xr.Dataset, action: str) -> tuple[xr.Dataset, s
                                        "wrap the array with specrecon.cube.make_cube first"))
     gm = _grid_mapping_name(ds)
     if gm is not None:
-        ds = _refresh_transform(ds, gm)
+        ds = _refresh_transform(ds, gm, action)
     for name, var in ds.data_vars.items():
         if "wavelength" in var.dims and var.chunks is not None:
             ds[name] = var.chunk({"wavelength": -1})
@@ -120,20 +176,39 @@ def _prepare(obj: xr.DataArray | xr.Dataset, action: str) -> tuple[xr.Dataset, s
     return ds, gm
 
 
-def _refresh_transform(ds: xr.Dataset, gm: str) -> xr.Dataset:
-    """Recompute GeoTransform from the coordinates (rioxarray) so it is never stale."""
+def _refresh_transform(ds: xr.Dataset, gm: str, action: str = "write") -> xr.Dataset:
+    """Recompute GeoTransform from the coordinates (rioxarray) so it is never stale or wrong.
+
+    The spatial dims come from :func:`specrecon.cube.find_spatial_dims` (any supported
+    naming, not only x/y); when no transform can be computed from the coordinates, the
+    GeoTransform attribute is dropped with a warning rather than written wrong.
+    """
     try:
         import rioxarray  # noqa: F401
     except ImportError:  # pragma: no cover
         return ds
+    main = next((v for v in ds.data_vars.values() if _spatial_dims(v) is not None), None)
+    dims = _spatial_dims(main) if main is not None else None
     try:
+        if dims is None:
+            raise ValueError("no recognised spatial dims")
+        ds = ds.rio.set_spatial_dims(x_dim=dims[1], y_dim=dims[0])
         if gm != "spatial_ref":
             ds = ds.rio.write_grid_mapping(gm)
+        for d in dims:
+            if d not in ds.indexes or ds.sizes[d] < 2:
+                raise ValueError(f"no coordinate values along {d!r}")
         transform = ds.rio.transform(recalc=True)
-        ds = ds.rio.write_transform(transform, grid_mapping_name=gm)
-    except Exception:  # noqa: BLE001 - coordinates rioxarray cannot read (e.g. 1-pixel axes)
+        out: xr.Dataset = ds.rio.write_transform(transform, grid_mapping_name=gm)
+        return out
+    except Exception as err:  # noqa: BLE001 - coordinates rioxarray cannot read
+        if "GeoTransform" in ds[gm].attrs:
+            ds[gm] = ds[gm].copy()
+            ds[gm].attrs = {k: v for k, v in ds[gm].attrs.items() if k != "GeoTransform"}
+        warnings.warn(f"{action}: no GeoTransform written ({err}); the CRS is kept, the "
+                      "pixel positions are those of the coordinates", UserWarning,
+                      stacklevel=4)
         return ds
-    return ds
 
 
 def _regular_chunks(ds: xr.Dataset) -> xr.Dataset:
@@ -177,12 +252,9 @@ def _zarr_encoding(ds: xr.Dataset, user: Mapping[str, Any] | None,
 
 
 def _client() -> Any:
-    try:
-        from distributed import default_client
+    from specrecon.runtime import active_client
 
-        return default_client()
-    except (ImportError, ValueError):
-        return None
+    return active_client()
 
 
 def compute_with_progress(obj: Any, progress: bool = False, desc: str = "specrecon") -> Any:
@@ -230,22 +302,94 @@ def compute_with_progress(obj: Any, progress: bool = False, desc: str = "specrec
 
 
 # ----------------------------------------------------------------------------- zarr
-def _read_plan(path: str | os.PathLike) -> dict[str, Any] | None:
+def _read_plan(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     import zarr
 
     try:
         group = zarr.open_group(str(path), mode="r", use_consolidated=False)
-    except (FileNotFoundError, zarr.errors.GroupNotFoundError):  # type: ignore[attr-defined]
+    except (FileNotFoundError, zarr.errors.GroupNotFoundError):
         return None
     plan = group.attrs.get(WRITE_PLAN_ATTR)
     return dict(plan) if plan is not None else None
 
 
-def _write_plan(path: str | os.PathLike, plan: Mapping[str, Any]) -> None:
+def _write_plan(path: str | os.PathLike[str], plan: Mapping[str, Any]) -> None:
     import zarr
 
     group = zarr.open_group(str(path), mode="r+", use_consolidated=False)
     group.attrs[WRITE_PLAN_ATTR] = dict(plan)
+
+
+def _fingerprint(ds: xr.Dataset, main: xr.DataArray) -> dict[str, Any]:
+    """What identifies the cube being written: compared on resume."""
+    fp: dict[str, Any] = {
+        "shape": [int(v) for v in main.shape],
+        "chunks": [int(c[0]) for c in main.chunks] if main.chunks is not None else [],
+        "dtype": str(main.dtype),
+        "variables": sorted(str(n) for n in ds.data_vars),
+        "specrecon_version": _version(),
+    }
+    for key in FINGERPRINT_ATTRS:
+        value = main.attrs.get(key)
+        fp[key] = value.tolist() if value is not None and hasattr(value, "tolist") else value
+    out: dict[str, Any] = json_roundtrip(fp)
+    return out
+
+
+def json_roundtrip(value: Any) -> Any:
+    """``value`` as it reads back from zarr attributes (tuples -> lists, numpy -> Python)."""
+    import json
+
+    return json.loads(json.dumps(value, default=lambda v: v.tolist() if hasattr(v, "tolist")
+                                 else str(v)))
+
+
+def _check_fingerprint(path: Path, plan: Mapping[str, Any], now: Mapping[str, Any]) -> None:
+    stored = plan.get("fingerprint")
+    if stored is None:
+        raise ResumeMismatchError(format_message(
+            f"a write plan with a fingerprint in {path}",
+            "a store written by an older specrecon (no fingerprint)",
+            "write afresh with mode='w' (CLI: --overwrite)"))
+    diff = {k: (stored.get(k), now.get(k)) for k in sorted(set(stored) | set(now))
+            if stored.get(k) != now.get(k)}
+    if diff:
+        found = "; ".join(f"{k}: stored {a!r}, now {b!r}" for k, (a, b) in diff.items())
+        raise ResumeMismatchError(format_message(
+            f"the same cube as the write plan stored in {path} "
+            "(input, model, scaling, tiling, shape, chunks, specrecon version)",
+            found, "resume with the same input, model and options, or write afresh with "
+                   "mode='w' (CLI: --overwrite)"))
+
+
+def write_status(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The write plan of a zarr store written by :func:`to_zarr` (None for other stores).
+
+    Returns
+    -------
+    dict or None
+        ``{"complete": bool, "done": int, "steps": int, ...}`` -- ``done`` and
+        ``steps`` count the row steps written and planned.
+
+    Examples
+    --------
+    >>> write_status("scene_cube.zarr")["complete"]                  # doctest: +SKIP
+    True
+    """
+    plan = _read_plan(path)
+    if plan is None:
+        return None
+    steps = plan.get("steps") or []
+    return {**plan, "complete": bool(plan.get("complete")), "done": len(plan.get("done", [])),
+            "steps": len(steps)}
+
+
+def _consolidate(path: Path) -> None:
+    import zarr
+
+    with warnings.catch_warnings():   # zarr 3 notes that consolidation is not in the v3 spec yet
+        warnings.simplefilter("ignore")
+        zarr.consolidate_metadata(str(path))
 
 
 def _steps(edges: list[int], rows_per_step: int) -> list[tuple[int, int]]:
@@ -253,7 +397,7 @@ def _steps(edges: list[int], rows_per_step: int) -> list[tuple[int, int]]:
     return [(edges[a], edges[b]) for a, b in itertools.pairwise(idx)]
 
 
-def to_zarr(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike, *, mode: str = "w-",
+def to_zarr(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike[str], *, mode: str = "w-",
             region: Mapping[str, slice] | None = None,
             encoding: Mapping[str, Any] | None = None, compressor: Any = "default",
             progress: bool = False, resume: bool = False,
@@ -269,10 +413,10 @@ def to_zarr(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike, *, mode: st
     obj : xarray.DataArray or xarray.Dataset
         The cube, e.g. from :func:`specrecon.reconstruct`.
     path : str or path-like
-        Target store.
+        Target store (``.zarr``; its directory must exist).
     mode : {"w-", "w"}
-        ``"w-"`` refuses to overwrite an existing store, ``"w"`` overwrites.
-        Ignored with ``resume=True`` or ``region``.
+        ``"w-"`` refuses to overwrite an existing store, ``"w"`` overwrites (the
+        same policy as :func:`to_netcdf`). Ignored with ``resume=True`` or ``region``.
     region : mapping of dim -> slice, optional
         Write ``obj`` into this region of an existing store (``mode="r+"``);
         variables without the region dims are dropped automatically.
@@ -284,7 +428,7 @@ def to_zarr(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike, *, mode: st
         Show a progress bar over the chunks written.
     resume : bool
         Continue an interrupted write to ``path`` (a fresh write if the
-        store does not exist yet).
+        store does not exist yet). The store's fingerprint must match ``obj``.
     rows_per_step : int, optional
         Chunk rows written per step. Default: enough rows to give every
         thread (or cluster thread) about two chunks.
@@ -296,11 +440,13 @@ def to_zarr(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike, *, mode: st
 
     Raises
     ------
-    ChunkingError
-        If ``resume=True`` and the store was planned for another shape or
-        chunking.
-    FileExistsError
-        With ``mode="w-"`` when the store exists.
+    ResumeMismatchError
+        If ``resume=True`` and the store holds (part of) another cube: another
+        input, model, scaling, tiling, shape, chunking or specrecon version.
+    OutputExistsError
+        With ``mode="w-"`` when the store exists (a ``FileExistsError``).
+    DatasetFormatError
+        A NetCDF suffix, a missing or unwritable directory.
 
     Examples
     --------
@@ -308,49 +454,72 @@ def to_zarr(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike, *, mode: st
     >>> cube.hsr.to_zarr("scene_cube.zarr", resume=True)             # doctest: +SKIP
     """
     path = Path(path)
-    ds, _ = _prepare(obj, "to_zarr")
-    ds = _regular_chunks(ds)
     if region is not None:
+        if not path.exists():
+            raise DatasetFormatError(format_message(
+                f"an existing store at {path} for a region write", "no such store",
+                "write the whole cube first (to_zarr without region=)"))
+        ds, _ = _prepare(obj, "to_zarr")
+        ds = _regular_chunks(ds)
         keep = set(region)
         sub = ds.drop_vars([n for n, v in ds.variables.items() if not keep & set(v.dims)])
         delayed = sub.to_zarr(path, region=dict(region), mode="r+", compute=False,
                               consolidated=False)
         compute_with_progress(delayed, progress, "to_zarr region")
+        _consolidate(path)
         return path
+    _check_output(path, "zarr", mode, resume=resume)
+    ds, _ = _prepare(obj, "to_zarr")
+    ds = _regular_chunks(ds)
 
     enc = _zarr_encoding(ds, encoding, compressor)
     main = next((v for v in ds.data_vars.values() if v.chunks is not None and v.ndim >= 2), None)
     if main is None:  # numpy-backed: one eager write
-        ds.to_zarr(path, mode="w" if mode == "w" else "w-", encoding=enc, consolidated=False)
-        _write_plan(path, {"dim": None, "edges": [], "shape": [], "done": [], "complete": True})
+        first = next((v for v in ds.data_vars.values() if v.ndim >= 2), None)
+        fingerprint = _fingerprint(ds, first) if first is not None else {}
+        plan = _read_plan(path) if resume else None
+        if plan is not None:
+            _check_fingerprint(path, plan, fingerprint)
+            if plan.get("complete"):
+                return path
+        ds.to_zarr(path, mode="w" if (mode == "w" or plan is not None) else "w-", encoding=enc,
+                   consolidated=False)
+        _write_plan(path, {"dim": None, "edges": [], "shape": [], "done": [],
+                           "fingerprint": fingerprint, "complete": True})
+        _consolidate(path)
         return path
 
-    ydim = _spatial_dims(main)[0]  # type: ignore[index]
-    edges = [int(e) for e in np.concatenate([[0], np.cumsum(main.chunks[main.dims.index(ydim)])])]
+    main_chunks: tuple[tuple[int, ...], ...] = main.chunks or ()
+    dims = _spatial_dims(main)
+    ydim = dims[0] if dims is not None else next(
+        str(d) for d, c in zip(main.dims, main_chunks) if d != "wavelength")
+    fingerprint = _fingerprint(ds, main)
+    edges = [int(e) for e in np.concatenate([[0], np.cumsum(main_chunks[main.dims.index(ydim)])])]
     shape = [int(s) for s in main.shape]
     if rows_per_step is None:
         client = _client()
         threads = (sum(client.nthreads().values()) if client is not None
                    else (os.cpu_count() or 1))
-        per_row = int(np.prod([len(c) for d, c in zip(main.dims, main.chunks) if d != ydim]))
+        per_row = math.prod(len(c) for d, c in zip(main.dims, main_chunks) if d != ydim)
         rows_per_step = max(1, math.ceil(2 * threads / max(per_row, 1)))
     steps = _steps(edges, int(rows_per_step))
 
     plan = _read_plan(path) if resume else None
     if plan is not None:
-        if plan.get("complete"):
-            return path
+        _check_fingerprint(path, plan, fingerprint)
         if plan.get("edges") != edges or plan.get("shape") != shape:
-            raise ChunkingError(format_message(
+            raise ResumeMismatchError(format_message(
                 f"the write plan stored in {path} (shape {plan.get('shape')}, "
                 f"{ydim} edges {plan.get('edges')})",
                 f"shape {shape} with {ydim} edges {edges}",
                 "resume with the same cube and chunking, or write afresh with mode='w'"))
+        if plan.get("complete"):
+            return path
         if plan.get("steps") != [list(s) for s in steps]:
             steps = [tuple(s) for s in plan["steps"]]
     else:
         if resume and path.exists():
-            raise ChunkingError(format_message(
+            raise ResumeMismatchError(format_message(
                 f"a store written by specrecon.to_zarr with a write plan at {path}",
                 "a store without one", "write afresh with mode='w'"))
         small = [n for n, v in ds.variables.items() if ydim not in v.dims and v.chunks is not None]
@@ -359,12 +528,13 @@ def to_zarr(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike, *, mode: st
         ds.to_zarr(path, mode="w" if mode == "w" else "w-", encoding=enc, compute=False,
                    consolidated=False)
         plan = {"dim": ydim, "edges": edges, "shape": shape,
-                "steps": [list(s) for s in steps], "done": [], "complete": False}
+                "steps": [list(s) for s in steps], "fingerprint": fingerprint, "done": [],
+                "complete": False}
         _write_plan(path, plan)
 
     done = {int(i) for i in plan.get("done", [])}
     drop = [n for n, v in ds.variables.items() if ydim not in v.dims]
-    per_row_chunks = int(np.prod([len(c) for d, c in zip(main.dims, main.chunks) if d != ydim]))
+    per_row_chunks = math.prod(len(c) for d, c in zip(main.dims, main_chunks) if d != ydim)
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -391,6 +561,7 @@ def to_zarr(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike, *, mode: st
             bar.close()
     plan["complete"] = True
     _write_plan(path, plan)
+    _consolidate(path)
     return path
 
 
@@ -403,23 +574,27 @@ def _nc_chunks(var: xr.DataArray, target_bytes: int = 4 * 2**20) -> tuple[int, .
                  for d, n in zip(var.dims, var.shape))
 
 
-def to_netcdf(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike, *, mode: str = "w",
+def to_netcdf(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike[str], *, mode: str = "w-",
               encoding: Mapping[str, Any] | None = None, complevel: int = 4,
               engine: str | None = None, progress: bool = False) -> Path:
     """Write a cube (or Dataset) to a georeferenced, CF-compliant NetCDF-4 file.
 
     GDAL reads the georeferencing (``grid_mapping``, ``spatial_ref`` with
     ``crs_wkt`` and ``GeoTransform``). Data are zlib-compressed in chunks of
-    the whole spectrum by about 4 MB of pixels; dask data stream chunk by chunk.
+    the whole spectrum by about 4 MB of pixels; dask data stream chunk by chunk
+    into a temporary file next to ``path``, renamed to ``path`` only when the
+    write succeeded (a killed write leaves no partial file).
 
     Parameters
     ----------
     obj : xarray.DataArray or xarray.Dataset
         The cube.
     path : str or path-like
-        Target file.
-    mode : {"w", "a"}
-        Passed to :meth:`xarray.Dataset.to_netcdf`.
+        Target file (``.nc``, ``.nc4``, ``.netcdf``, ``.h5`` or ``.cdf``; its
+        directory must exist).
+    mode : {"w-", "w"}
+        ``"w-"`` refuses to overwrite an existing file, ``"w"`` replaces it (the
+        same policy as :func:`to_zarr`).
     encoding : mapping, optional
         Per-variable encoding merged over the defaults.
     complevel : int
@@ -434,6 +609,13 @@ def to_netcdf(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike, *, mode: 
     pathlib.Path
         The file path.
 
+    Raises
+    ------
+    OutputExistsError
+        With ``mode="w-"`` when the file exists (a ``FileExistsError``).
+    DatasetFormatError
+        A ``.zarr`` (or other non-NetCDF) suffix, a missing or unwritable directory.
+
     Examples
     --------
     >>> cube.hsr.to_netcdf("scene_cube.nc")                          # doctest: +SKIP
@@ -441,6 +623,7 @@ def to_netcdf(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike, *, mode: 
     CRS.from_epsg(32633)
     """
     path = Path(path)
+    _check_output(path, "netcdf", mode)
     ds, _ = _prepare(obj, "to_netcdf")
     enc: dict[str, dict[str, Any]] = {}
     for name, var in ds.data_vars.items():
@@ -452,8 +635,18 @@ def to_netcdf(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike, *, mode: 
         enc[str(name)] = e
     for name, e in (encoding or {}).items():
         enc.setdefault(str(name), {}).update(e)
-    delayed = ds.to_netcdf(path, mode=mode, encoding=enc, engine=engine, compute=False)
-    compute_with_progress(delayed, progress, "to_netcdf")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        delayed = ds.to_netcdf(tmp, mode="w", encoding=enc, engine=engine,  # type: ignore[call-overload]
+                               compute=False)
+        compute_with_progress(delayed, progress, "to_netcdf")
+        if mode == "w-" and path.exists():    # appeared while we were writing
+            raise OutputExistsError(format_message("a new netcdf output", f"{path} exists",
+                                                   "pass mode='w' to overwrite it"))
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
     return path
 
 
@@ -488,8 +681,35 @@ def _parse_wavelengths(values: Any) -> np.ndarray | None:
     return np.asarray(values, dtype="float64")
 
 
-def open_cube(path: str | os.PathLike, *, variable: str | None = None,
-              wavelengths: Any = None, chunks: Any = None) -> xr.DataArray:
+def _check_complete(path: Path, allow_incomplete: bool) -> None:
+    status = write_status(path)
+    if status is None or status["complete"]:
+        return
+    what = (f"an incomplete store: {status['done']} of {status['steps']} row steps written, "
+            "the missing rows read as NaN")
+    todo = ("finish it with to_zarr(cube, path, resume=True) (CLI: specrecon reconstruct "
+            "... --resume), or pass allow_incomplete=True to look at it anyway")
+    if not allow_incomplete:
+        raise DatasetFormatError(format_message(f"a complete cube store at {path}", what, todo))
+    warnings.warn(f"{path} is {what}. To complete it: {todo.split(', or')[0]}", UserWarning,
+                  stacklevel=3)
+
+
+def _with_spatial_dims(cube: xr.DataArray) -> xr.DataArray:
+    """Tell rioxarray the spatial dims when they are not named x/y."""
+    dims = _spatial_dims(cube)
+    if dims is None or dims == ("y", "x"):
+        return cube
+    try:
+        out: xr.DataArray = cube.rio.set_spatial_dims(x_dim=dims[1], y_dim=dims[0])
+        return out
+    except Exception:  # noqa: BLE001 - rioxarray cannot use these dims; return as read
+        return cube
+
+
+def open_cube(path: str | os.PathLike[str], *, variable: str | None = None,
+              wavelengths: Any = None, chunks: Any = None,
+              allow_incomplete: bool = False) -> xr.DataArray:
     """Open a cube written as zarr, NetCDF or GeoTIFF, lazily, with coordinates and CRS.
 
     Parameters
@@ -506,6 +726,10 @@ def open_cube(path: str | os.PathLike, *, variable: str | None = None,
     chunks : optional
         dask chunks; default: the on-disk chunks (``{}``) for zarr/NetCDF,
         ``True`` for GeoTIFF.
+    allow_incomplete : bool
+        Open a zarr store whose write did not finish (its write plan says
+        ``complete: false``) with a warning; by default that raises, because
+        the missing chunks would read as nodata.
 
     Returns
     -------
@@ -516,7 +740,8 @@ def open_cube(path: str | os.PathLike, *, variable: str | None = None,
     Raises
     ------
     DatasetFormatError
-        If the file type is unknown or no cube variable / wavelengths are found.
+        If the file does not exist, its type is unknown, no cube variable /
+        wavelengths are found, or a zarr write did not finish.
 
     Examples
     --------
@@ -527,23 +752,33 @@ def open_cube(path: str | os.PathLike, *, variable: str | None = None,
     import rioxarray  # noqa: F401  (registers .rio on the returned cube: CRS, transform)
 
     path = Path(path)
+    if not path.exists():
+        raise DatasetFormatError(format_message(
+            "an existing .zarr store, .nc file or .tif", f"no such file or store: {path}",
+            "check the path"))
     suffix = path.suffix.lower()
     if suffix == ".zarr" or (path.is_dir() and (path / "zarr.json").exists()):
+        _check_complete(path, allow_incomplete)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             ds = xr.open_zarr(path, decode_coords="all", chunks={} if chunks is None else chunks,
                               consolidated=False)
-        return _pick_cube(ds, variable, path)
-    if suffix in (".nc", ".nc4", ".netcdf", ".h5", ".cdf"):
+        return _with_spatial_dims(_pick_cube(ds, variable, path))
+    if suffix in NETCDF_SUFFIXES:
         ds = xr.open_dataset(path, decode_coords="all", chunks={} if chunks is None else chunks)
-        return _pick_cube(ds, variable, path)
+        return _with_spatial_dims(_pick_cube(ds, variable, path))
     if suffix in (".tif", ".tiff"):
         import rioxarray
 
         from specrecon.cube import make_cube
 
-        da = rioxarray.open_rasterio(path, chunks=True if chunks is None else chunks,
-                                     mask_and_scale=True)
+        opened = rioxarray.open_rasterio(path, chunks=True if chunks is None else chunks,
+                                         mask_and_scale=True)
+        if not isinstance(opened, xr.DataArray):
+            raise DatasetFormatError(format_message(
+                "a GeoTIFF with one band stack", f"{path.name} with subdatasets",
+                "open the subdataset you need with rioxarray and pass it to make_cube"))
+        da = opened
         wl = _parse_wavelengths(wavelengths)
         if wl is None:
             wl = _parse_wavelengths(da.attrs.get("wavelength"))
@@ -561,7 +796,7 @@ def open_cube(path: str | os.PathLike, *, variable: str | None = None,
         cube = make_cube(da.data.astype("float32"), wl,
                          fwhm if fwhm is not None and fwhm.size == wl.size else None,
                          y=da["y"].variable, x=da["x"].variable, attrs=attrs,
-                         extra_coords=extra, name=da.name or "reflectance")
+                         extra_coords=extra, name=str(da.name or "reflectance"))
         if "spatial_ref" in extra:
             cube.encoding["grid_mapping"] = "spatial_ref"
         return cube

@@ -64,6 +64,7 @@ __all__ = [
     "halo_depth",
     "merge_small_chunks",
     "ramp",
+    "regular_chunks",
 ]
 
 
@@ -270,6 +271,44 @@ def halo_depth(grid: AxisGrid, chunks: Sequence[int]) -> int:
         r0, r1 = grid.region_for(int(a), int(b))
         depth = max(depth, int(a) - r0, r1 - int(b))
     return depth
+
+
+def regular_chunks(size: int, chunks: Sequence[int], tile: int) -> tuple[int, ...]:
+    """The regular chunking of one axis for reconstruction output (and its input).
+
+    One chunk length ``c`` for the whole axis, the last chunk possibly shorter
+    (zarr's rule, so the output is written without any rechunking): the largest
+    requested chunk, raised to the tile length so that a tile never spans more
+    than two chunks (a chunk shorter than a tile would make several chunks
+    recompute the same tile), and capped at the axis length.
+
+    Parameters
+    ----------
+    size : int
+        Axis length.
+    chunks : sequence of int
+        The input's chunk sizes along the axis (possibly irregular).
+    tile : int
+        Tile length along the axis (:attr:`AxisGrid.length`).
+
+    Returns
+    -------
+    tuple of int
+        Dask-style chunk sizes summing to ``size``.
+
+    Examples
+    --------
+    >>> regular_chunks(100, (30, 30, 40), 16)
+    (40, 40, 20)
+    >>> regular_chunks(100, (10,) * 10, 32)
+    (32, 32, 32, 4)
+    """
+    if size < 1:
+        raise ConfigError(format_message("an axis at least 1 pixel long", f"{size}",
+                                         "pass a non-empty scene"))
+    c = min(int(size), max(max((int(v) for v in chunks), default=size), int(tile), 1))
+    n, rest = divmod(int(size), c)
+    return (c,) * n + ((rest,) if rest else ())
 
 
 def merge_small_chunks(chunks: Sequence[int], minimum: int) -> tuple[int, ...]:

@@ -207,8 +207,6 @@ def test_accessor_stays_light() -> None:
     assert out.stdout.strip() == "False"
 
 
-@pytest.mark.xfail(strict=True, reason="the zarr writer (specrecon.io, issue 11) does not yet "
-                   "consolidate metadata; remove this mark when it does")
 def test_written_zarr_opens_with_plain_xarray(scene: tuple, tmp_path: Path) -> None:
     rgb, model = scene
     cube = rgb.hsr.reconstruct(model=model, tile_size=32, overlap=8, device="cpu",

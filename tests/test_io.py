@@ -154,3 +154,17 @@ def test_open_cube_result_has_rio_in_a_fresh_process(tmp_path: Path) -> None:
             "print(c.rio.crs.to_epsg(), c.rio.transform()[0])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["32633", "30.0"]
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_store_opens_with_plain_open_zarr_without_warnings(tmp_path: Path, chunked: bool) -> None:
+    import warnings
+
+    cube = _geo_cube({"y": 6, "x": 40} if chunked else None)
+    path = to_zarr(cube, tmp_path / "c.zarr", rows_per_step=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # no "consolidated metadata" warning
+        ds = xr.open_zarr(path, decode_coords="all")
+    assert ds.rio.crs.to_epsg() == 32633
+    assert ds["reflectance"].rio.transform() == cube.rio.transform(recalc=True)
+    assert ds.attrs[WRITE_PLAN_ATTR]["complete"] is True     # consolidated after the plan

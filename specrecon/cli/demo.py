@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         zarr_path = to_zarr(cube, out / "scene_cube.zarr", mode="w", progress=True)
     print(f"[4/5] wrote {zarr_path}; writing NetCDF")
     cube = open_cube(zarr_path).load()
-    nc_path = to_netcdf(cube, out / "scene_cube.nc")
+    nc_path = to_netcdf(cube, out / "scene_cube.nc", mode="w")
     metrics_text = ""
     if truth is not None:
         truth = truth.load()

@@ -31,7 +31,7 @@ def _open(path: Path) -> object:
         return rioxarray.open_rasterio(path, chunks=True)
     from specrecon.io import open_cube
 
-    return open_cube(path)
+    return open_cube(path, allow_incomplete=True)
 
 
 def describe(da: object, path: Path | None = None) -> str:
@@ -42,6 +42,12 @@ def describe(da: object, path: Path | None = None) -> str:
     lines = []
     if path is not None:
         lines.append(f"file:        {path}")
+        from specrecon.io import write_status
+
+        status = write_status(path) if path.is_dir() else None
+        if status is not None and not status["complete"]:
+            lines.append(f"status:      INCOMPLETE ({status['done']} of {status['steps']} row "
+                         "steps written; missing rows read as NaN)")
     lines.append(f"variable:    {getattr(da, 'name', None)}")
     lines.append("dims:        " + ", ".join(f"{d}={n}" for d, n in zip(da.dims, da.shape)))
     lines.append(f"dtype:       {da.dtype}")
@@ -70,6 +76,15 @@ def describe(da: object, path: Path | None = None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the description of ``args.file``."""
-    print(describe(_open(args.file), args.file))
+    """Print the description of ``args.file`` (and a warning on stderr for incomplete stores)."""
+    import sys
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        text = describe(_open(args.file), args.file)
+    print(text)
+    for w in caught:
+        if "incomplete" in str(w.message):
+            print(f"specrecon info: warning: {w.message}", file=sys.stderr)
     return 0

@@ -21,10 +21,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("output", type=Path, help="output .zarr store or .nc file")
     add_compute_options(p)
     p.add_argument("--scale", type=float, default=None,
-                   help="divide input values by this to reach [0, 1] (default: from dtype "
-                        "and CF attributes)")
+                   help="multiply the input values by this to get reflectance in [0, 1], "
+                        "e.g. 1e-4 for reflectance x 10000 (Sentinel-2/Landsat L2) or "
+                        "0.0000152590219 (1/65535) for full-range 16-bit images; must be > 0 "
+                        "(default: from the dtype and CF scale_factor attributes)")
     p.add_argument("--resume", action="store_true",
-                   help="resume an interrupted zarr write instead of starting over")
+                   help="resume an interrupted zarr write instead of starting over (refused "
+                        "if the store holds another input, model or options)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
@@ -34,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     """Reconstruct ``args.input`` into ``args.output``."""
     from specrecon.errors import DatasetFormatError, format_message
     from specrecon.inference import reconstruct
-    from specrecon.io import to_netcdf, to_zarr
+    from specrecon.io import to_netcdf, to_zarr, write_status
 
     suffix = args.output.suffix.lower()
     if suffix not in {".zarr", ".nc", ".nc4"}:
@@ -46,18 +49,24 @@ def run(args: argparse.Namespace) -> int:
             "an output path that does not exist yet", f"{args.output} exists",
             "pass --overwrite to replace it, --resume to finish an interrupted zarr write, "
             "or choose another name"))
+    status = write_status(args.output) if args.resume and args.output.is_dir() else None
+    finished = bool(status and status["complete"])
     start = time.perf_counter()
     rgb = open_rgb(args.input, args.chunks)
     with compute_context(args):
         cube = reconstruct(rgb, model=args.model, device=args.device, dtype=args.dtype,
                            batch_size=args.batch_size, scale=args.scale)
         progress = not args.no_progress
+        mode = "w" if args.overwrite else "w-"
         if suffix == ".zarr":
-            to_zarr(cube, args.output, mode="w" if args.overwrite else "w-",
-                    resume=args.resume, progress=progress)
+            to_zarr(cube, args.output, mode=mode, resume=args.resume, progress=progress)
         else:
-            to_netcdf(cube, args.output, progress=progress)
+            to_netcdf(cube, args.output, mode=mode, progress=progress)
     elapsed = time.perf_counter() - start
+    if finished:   # to_zarr checked that the store holds this very cube
+        print(f"{args.output} is already complete (same input, model and options): "
+              "nothing written")
+        return 0
     ny, nx = cube.shape[-2:]
     print(f"wrote {args.output}: {cube.sizes['wavelength']} bands "
           f"{float(cube.wavelength[0]):.0f}-{float(cube.wavelength[-1]):.0f} nm, {ny} x {nx} px, "

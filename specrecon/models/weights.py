@@ -47,7 +47,6 @@ from torch import nn
 from specrecon._version import __version__
 from specrecon.errors import (
     ConfigError,
-    DeviceError,
     ModelCardError,
     UnknownModelError,
     UnsafeWeightsError,
@@ -57,7 +56,7 @@ from specrecon.errors import (
 from specrecon.models.pretrained import list_pretrained, pretrained_path
 from specrecon.models.registry import FAMILIES, build_model
 
-__all__ = ["ModelCard", "save_model", "load_model", "sha256_file", "UNSAFE_SUFFIXES"]
+__all__ = ["ModelCard", "save_model", "load_model", "read_card", "sha256_file", "UNSAFE_SUFFIXES"]
 
 #: File suffixes of pickle-based formats that are never read.
 UNSAFE_SUFFIXES = frozenset({".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".tar", ".zip"})
@@ -215,7 +214,8 @@ class ModelCard:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of the card (JSON types)."""
-        return _jsonable(dataclasses.asdict(self))
+        out: dict[str, Any] = _jsonable(dataclasses.asdict(self))
+        return out
 
     def to_json(self, path: str | Path | None = None) -> str:
         """Serialise to JSON text; also write it to ``path`` if given."""
@@ -375,24 +375,49 @@ def _sniff(data: bytes, path: Path) -> None:
 
 
 def _torch_device(device: str | torch.device) -> torch.device:
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise DeviceError(format_message("an available CUDA device", str(dev),
-                                         "use device='cpu' or install a CUDA build of torch"))
-    if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise DeviceError(format_message("an available MPS device", str(dev), "use device='cpu'"))
-    return dev
+    from specrecon.device import resolve_device
+
+    return torch.device(resolve_device(device))
 
 
 def _torch_dtype(dtype: torch.dtype | str | None) -> torch.dtype | None:
     if dtype is None or isinstance(dtype, torch.dtype):
         return dtype
-    table = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
-             "float64": torch.float64}
-    if dtype not in table:
-        raise ConfigError(format_message(f"a dtype in {sorted(table)}", repr(dtype),
-                                         "pass a floating torch dtype"))
-    return table[dtype]
+    if str(dtype).lower() in ("float64", "fp64", "double"):
+        return torch.float64
+    from specrecon.device import torch_dtype
+
+    return torch_dtype(dtype)
+
+
+def read_card(source: str | Path) -> tuple[Path, ModelCard]:
+    """The weights path and model card of a shipped name or ``.safetensors`` path, no tensors.
+
+    Only the small JSON card is read: this is how :func:`specrecon.runtime.resolve_model`
+    learns a model's bands, wavelengths, tiling and sha256 without loading it.
+
+    Parameters
+    ----------
+    source : str or Path
+        A shipped model name, a ``.safetensors`` path or its ``.json`` card.
+
+    Returns
+    -------
+    tuple
+        ``(path of the .safetensors file, ModelCard)``.
+
+    Raises
+    ------
+    UnknownModelError, UnsafeWeightsError, ModelCardError
+
+    Examples
+    --------
+    >>> path, card = read_card("hydra-satellite-202")          # doctest: +SKIP
+    >>> card.bands                                              # doctest: +SKIP
+    202
+    """
+    path = _resolve(source)
+    return path, ModelCard.from_json(path.with_suffix(".json"))
 
 
 def load_model(source: str | Path | nn.Module, *, device: str | torch.device = "cpu",

@@ -28,7 +28,6 @@ import json
 import math
 import time
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from specrecon.errors import ConfigError, DeviceError, format_message
+from specrecon.device import autocast
+from specrecon.errors import ConfigError, format_message
 from specrecon.training.checkpoint import (
     FORMAT,
     load_checkpoint,
@@ -59,30 +59,46 @@ Callback = Callable[[dict[str, Any]], None]
 def resolve_device(name: str) -> torch.device:
     """``"auto"`` -> CUDA when available, else CPU; explicit names are checked.
 
+    A thin wrapper of :func:`specrecon.device.resolve_device` (the one device
+    resolver of the package) returning a :class:`torch.device`.
+
     Raises
     ------
     DeviceError
-        If a CUDA device is requested but none is available.
+        If the device is not available.
 
     Examples
     --------
     >>> resolve_device("cpu")
     device(type='cpu')
     """
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(name)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise DeviceError(format_message(f"a CUDA device for device={name!r}", "none",
-                                         "use device: auto or cpu"))
-    return dev
+    from specrecon.device import resolve_device as _resolve
+
+    return torch.device(_resolve(name))
 
 
 def use_bf16(precision: str, device: torch.device) -> bool:
-    """Whether to autocast to bfloat16 (``"auto"``: on CUDA only)."""
-    if precision == "bf16":
-        return True
-    return precision == "auto" and device.type == "cuda"
+    """Whether to train under bfloat16 autocast.
+
+    ``"auto"``: on CUDA only; ``"bf16"`` (alias ``"bfloat16"``): on any device --
+    on CPU through ``torch.autocast("cpu", dtype=torch.bfloat16)``; ``"fp32"``: never.
+    ``"fp16"`` is refused (it would need loss scaling).
+
+    Raises
+    ------
+    ConfigError
+        For fp16 or an unknown name.
+
+    Examples
+    --------
+    >>> use_bf16("bf16", torch.device("cpu")), use_bf16("auto", torch.device("cpu"))
+    (True, False)
+    """
+    from specrecon.device import check_precision
+
+    if precision == "auto":
+        return device.type == "cuda"
+    return check_precision(precision, device, training=True) == "bf16"
 
 
 def lr_at(step: int, cfg: StageConfig) -> float:
@@ -100,8 +116,9 @@ def loss_function(name: str, huber_delta: float = 0.1,
                   eps: float = 1e-3) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     """The loss ``f(pred, target)`` named in a :class:`StageConfig`.
 
-    ``"mrae"`` is ``mean(|pred - target| / (|target| + eps))``; the ``eps`` guards
-    zero reflectance, which the NTIRE definition leaves undefined.
+    ``"mrae"`` is :func:`specrecon.metrics.mrae` with ``zero_gt="epsilon"``:
+    ``mean(|pred - target| / (|target| + eps))``; the ``eps`` guards zero
+    reflectance, which the NTIRE definition leaves undefined.
 
     Examples
     --------
@@ -116,7 +133,13 @@ def loss_function(name: str, huber_delta: float = 0.1,
     if name == "mse":
         return nn.functional.mse_loss
     if name == "mrae":
-        return lambda p, t: ((p - t).abs() / (t.abs() + eps)).mean()
+        from specrecon.metrics import mrae
+
+        def mrae_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+            loss: torch.Tensor = mrae(pred, target, zero_gt="epsilon", eps=eps, band_axis=0)
+            return loss
+
+        return mrae_loss
     raise ConfigError(format_message("a loss among huber, mae, mse, mrae", repr(name),
                                      "fix the stage's loss"))
 
@@ -269,6 +292,7 @@ class Run:
         self.config = config
         self.device = resolve_device(config.device)
         self.bf16 = use_bf16(config.precision, self.device)
+        self.precision = "bf16" if self.bf16 else "fp32"
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.callback = callback
         self.completed: list[str] = []
@@ -361,8 +385,7 @@ class Run:
             return None
         modes = [(m, m.training) for m in (*spec.train_modules, *spec.eval_modules)]
         self.model.eval()
-        ctx = torch.autocast("cuda", dtype=torch.bfloat16) if self.bf16 else nullcontext()
-        with torch.no_grad(), ctx:
+        with torch.no_grad(), autocast(self.device, self.precision):
             metrics = {k: float(v) for k, v in spec.validate().items()}
         for m, was in modes:
             m.train(was)
@@ -407,8 +430,6 @@ class Run:
             m.train()
         for m in spec.eval_modules:
             m.eval()
-        autocast = ((lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if self.bf16
-                    else nullcontext)
         bar = None
         if self.config.progress and cfg.steps > start:
             from tqdm.auto import tqdm
@@ -424,7 +445,7 @@ class Run:
                 for g in opt.param_groups:
                     g["lr"] = lr
                 batch = _to_device(spec.source.batch(step), self.device)
-                with autocast():
+                with autocast(self.device, self.precision):
                     loss = spec.loss(batch)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()

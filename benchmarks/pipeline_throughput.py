@@ -1,0 +1,205 @@
+"""GeoTIFF -> reconstruct -> zarr against the raw forward of the same shipped model.
+
+Run (2 cores; the ratios are what matter on a shared machine)::
+
+    OMP_NUM_THREADS=1 python benchmarks/pipeline_throughput.py --size 2048 \
+        --out benchmarks/results/pipeline_throughput.jsonl
+    OMP_NUM_THREADS=1 python benchmarks/pipeline_throughput.py --size 1024 --cluster
+
+What is compared, in one process so that machine load hits all figures alike:
+
+* **raw forward**: the shipped model (``--model``, default the package default) on
+  batches of ``--batch`` random tiles at the model card's tile size, torch using
+  ``--threads`` intra-op threads; its time is scaled to the number of tiles the
+  scene's global tile grid holds (``grid tiles``), i.e. the model work the pipeline
+  cannot avoid with the card's tile settings;
+* **pipeline**: a ``--size`` squared uint8 GeoTIFF written first, then
+  ``rioxarray.open_rasterio(chunks=...)`` (lazy) -> :func:`specrecon.reconstruct`
+  -> :func:`specrecon.to_zarr`, with the threaded scheduler (``--threads`` dask
+  threads, one torch thread each), timed end to end;
+* ``--cluster``: the same pipeline on a ``LocalCluster`` of ``--threads``
+  single-thread worker processes, cold (workers start and load the model) and
+  warm (a second write), against the threaded time; once with distributed's
+  default worker environment and once with :func:`specrecon.runtime.worker_config`
+  (see :data:`specrecon.runtime.WORKER_ENVIRON` for why).
+
+``efficiency = raw time for the grid tiles / pipeline time``; the pipeline also
+runs the tiles that straddle chunk borders twice (``tiles run`` vs ``grid tiles``)
+and blends, scales, masks, compresses and writes. ``--sync`` adds the same
+pipeline on the synchronous scheduler against the one-thread raw forward (a
+figure that machine load hardly skews), and ``*_model_share`` is the fraction of
+the pipeline's thread time spent inside model calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def _tiles_run(grid: Any, ych: tuple[int, ...], xch: tuple[int, ...]) -> int:
+    from specrecon.tiling import chunk_bounds
+
+    return sum(grid.y.tiles_for(a, b).size * grid.x.tiles_for(c, d).size
+               for (a, b), (c, d) in itertools.product(itertools.pairwise(chunk_bounds(ych)),
+                                                       itertools.pairwise(chunk_bounds(xch))))
+
+
+def _pipeline(tif: Path, store: Path, model: str, chunk: int, batch: int) -> tuple[float, Any]:
+    import rioxarray
+
+    import specrecon
+
+    t0 = time.perf_counter()
+    src = rioxarray.open_rasterio(tif, chunks={"band": -1, "y": chunk, "x": chunk})
+    cube = specrecon.reconstruct(src, model, device="cpu", batch_size=batch)
+    specrecon.to_zarr(cube, store, mode="w")
+    return time.perf_counter() - t0, cube
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--size", type=int, default=2048)
+    p.add_argument("--model", default="default")
+    p.add_argument("--chunk", type=int, default=512)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--raw-batches", type=int, default=12,
+                   help="batches timed for the raw forward (scaled to the grid)")
+    p.add_argument("--cluster", action="store_true", help="also time a LocalCluster")
+    p.add_argument("--sync", action="store_true",
+                   help="also time the synchronous scheduler against the 1-thread raw forward")
+    p.add_argument("--out", default=None, help="append a JSON line with the results here")
+    a = p.parse_args()
+
+    import dask
+    import rioxarray  # noqa: F401
+    import torch
+
+    from specrecon.cube import make_rgb
+    from specrecon.graph import chunk_plan
+    from specrecon.inference import tile_grid
+    from specrecon.models import load_model
+    from specrecon.runtime import resolve_model
+
+    resolved = resolve_model(a.model, device="cpu")
+    card = resolved.card
+    grid = tile_grid((a.size, a.size), card)
+    ych, xch = chunk_plan(grid, ((a.chunk,), (a.chunk,)))
+    tiles_run = _tiles_run(grid, ych, xch)
+
+    # raw forward: the same model and tile size, batches of random tiles; the faster of
+    # one stream with `threads` torch threads and one torch thread scaled by `threads`
+    net = load_model(resolved.spec.source, device="cpu")
+    ty, tx = grid.tile_shape
+    x = torch.rand(a.batch, 3, ty, tx)
+    per_tile = {}
+    for n in (1, a.threads):
+        torch.set_num_threads(n)
+        times = []
+        with torch.inference_mode():
+            net(x)
+            for _ in range(a.raw_batches):
+                t0 = time.perf_counter()
+                net(x).numpy()
+                times.append(time.perf_counter() - t0)
+        per_tile[n] = float(np.median(times)) / a.batch / (a.threads if n == 1 else 1)
+    raw_tile_s = min(per_tile.values())
+    raw_grid_s = raw_tile_s * grid.n_tiles
+
+    tmp = Path(tempfile.mkdtemp())
+    rng = np.random.default_rng(0)
+    rgb = make_rgb((rng.random((3, a.size, a.size)) * 255).astype("uint8"),
+                   y=500_000.0 - 10.0 * np.arange(a.size), x=300_000.0 + 10.0 * np.arange(a.size))
+    rgb.rio.write_crs("EPSG:32633").rio.to_raster(tmp / "rgb.tif", tiled=True)
+
+    # time spent inside the model calls of the pipeline (this process: threads / sync)
+    import threading
+
+    from specrecon import runtime
+
+    inside = {"s": 0.0}
+    lock = threading.Lock()
+    predict = runtime.predict
+
+    def timed_predict(*args: Any, **kwargs: Any) -> Any:
+        t = time.perf_counter()
+        try:
+            return predict(*args, **kwargs)
+        finally:
+            with lock:
+                inside["s"] += time.perf_counter() - t
+
+    runtime.predict = timed_predict  # type: ignore[assignment]
+    torch.set_num_threads(1)                     # one torch thread per dask thread
+    sync_s = None
+    if a.sync:
+        with dask.config.set(scheduler="synchronous"):
+            sync_s, _ = _pipeline(tmp / "rgb.tif", tmp / "s.zarr", a.model, a.chunk, a.batch)
+        sync_model_s = inside["s"]
+        inside["s"] = 0.0
+    with dask.config.set(scheduler="threads", num_workers=a.threads):
+        threaded_s, cube = _pipeline(tmp / "rgb.tif", tmp / "t.zarr", a.model, a.chunk, a.batch)
+    threaded_model_s = inside["s"]
+    runtime.predict = predict  # type: ignore[assignment]
+    res: dict[str, Any] = {
+        "model": resolved.name, "tile": [ty, tx],
+        "overlap": [grid.y.overlap, grid.x.overlap], "size": a.size, "chunk": a.chunk,
+        "batch": a.batch, "threads": a.threads, "grid_tiles": grid.n_tiles,
+        "tiles_run": tiles_run, "graph_tasks": len(cube.__dask_graph__()),
+        "raw_s_per_tile_1thread_scaled": round(per_tile[1], 5),
+        "raw_s_per_tile_nthreads": round(per_tile[a.threads], 5),
+        "raw_grid_s": round(raw_grid_s, 2),
+        "threaded_s": round(threaded_s, 2),
+        "efficiency_threaded": round(raw_grid_s / threaded_s, 3),
+        "mpx_s_threaded": round(a.size ** 2 / threaded_s / 1e6, 4),
+        "threaded_model_share": round(threaded_model_s / (threaded_s * a.threads), 3),
+    }
+    if sync_s is not None:
+        res.update(sync_s=round(sync_s, 2),
+                   efficiency_sync=round(per_tile[1] * a.threads * grid.n_tiles / sync_s, 3),
+                   sync_model_share=round(sync_model_s / sync_s, 3))
+    print(json.dumps(res))
+    if a.cluster:
+        from distributed import Client, LocalCluster
+
+        from specrecon.runtime import worker_config
+
+        for label, cfg in (("default_env", {}), ("specrecon_env", worker_config())):
+            t0 = time.perf_counter()
+            with dask.config.set(cfg), \
+                    LocalCluster(n_workers=a.threads, threads_per_worker=1, processes=True,
+                                 dashboard_address=None, worker_dashboard_address=None) as lc, \
+                    Client(lc) as client:
+                start_s = time.perf_counter() - t0
+                cold_s, _ = _pipeline(tmp / "rgb.tif", tmp / "c1.zarr", a.model, a.chunk,
+                                      a.batch)
+                warm_s, _ = _pipeline(tmp / "rgb.tif", tmp / "c2.zarr", a.model, a.chunk,
+                                      a.batch)
+                loads = client.run(lambda: sum(__import__(
+                    "specrecon.runtime", fromlist=["cache_info"]).cache_info()["loads"].values()))
+            res[f"cluster_{label}"] = {
+                "start_s": round(start_s, 2), "cold_s": round(cold_s, 2),
+                "warm_s": round(warm_s, 2), "cold_vs_threaded": round(cold_s / threaded_s, 3),
+                "warm_vs_threaded": round(warm_s / threaded_s, 3),
+                "model_loads_per_worker": sorted(loads.values())}
+            print(json.dumps(res))
+    res.update(machine=f"{platform.machine()} {os.cpu_count()} cpus",
+               torch=torch.__version__, date=time.strftime("%Y-%m-%d"))
+    if a.out:
+        with open(a.out, "a") as fh:
+            fh.write(json.dumps(res) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,253 @@
+"""The dask graph of :func:`specrecon.reconstruct`: one task per output chunk.
+
+Chunk shaping has one owner: :func:`chunk_plan` decides the regular output
+chunks once (:func:`specrecon.tiling.regular_chunks`), and the input is
+rechunked to the same plan, so the cube is written to zarr as it comes, with
+no rechunking and no recomputed tile.
+
+Each output chunk ``[y0, y1) x [x0, x1)`` is one task. It depends on the input
+blocks that its halo (the input read by the global tiles that touch the chunk,
+:meth:`specrecon.tiling.TileGrid.halo`) overlaps -- usually the chunk and its
+eight neighbours -- and runs :class:`BlockStep`:
+
+1. assemble the halo from those raw blocks;
+2. prepare it (:meth:`specrecon.inference.InputPreparation.apply`: validity
+   mask, scaling to reflectance, range check) -- the same function that checks
+   numpy input up front;
+3. :func:`reconstruct_block`: run the global tiles that touch the chunk and
+   blend them (:func:`specrecon.tiling.blend_region`);
+4. :meth:`BlockStep.postprocess`: per-chunk corrections of the cube block
+   (clipping to the card's value range; the place for further corrections).
+
+Examples
+--------
+>>> from specrecon.tiling import TileGrid
+>>> chunk_plan(TileGrid((100, 60), 32, 8), ((40, 40, 20), (60,)))
+((40, 40, 20), (60,))
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from specrecon.tiling import TileGrid, blend_region, chunk_bounds, regular_chunks
+
+if TYPE_CHECKING:  # pragma: no cover
+    import dask.array as dsa
+
+    from specrecon.inference import InputPreparation
+    from specrecon.runtime import ModelSpec
+
+__all__ = ["BlockStep", "build_cube_graph", "chunk_plan", "reconstruct_block"]
+
+Chunks = tuple[int, ...]
+
+
+def chunk_plan(grid: TileGrid, chunks: Sequence[Sequence[int]]) -> tuple[Chunks, Chunks]:
+    """Regular ``(row, column)`` chunks of the output (and of the rechunked input).
+
+    Parameters
+    ----------
+    grid : TileGrid
+        The global tile grid.
+    chunks : pair of sequences of int
+        The input's spatial chunks.
+
+    Returns
+    -------
+    tuple
+        ``(ychunks, xchunks)``, see :func:`specrecon.tiling.regular_chunks`.
+    """
+    return (regular_chunks(grid.y.size, chunks[0], grid.y.length),
+            regular_chunks(grid.x.size, chunks[1], grid.x.length))
+
+
+# ----------------------------------------------------------------------------- progress
+_bars: dict[str, Any] = {}
+_bars_lock = threading.Lock()
+
+
+def _progress(token: str, total: int, n: int) -> None:
+    with _bars_lock:
+        bar = _bars.get(token)
+        if bar is None:
+            from tqdm.auto import tqdm
+
+            bar = _bars[token] = tqdm(total=total, desc="reconstruct", unit="tile")
+        bar.update(n)
+        if bar.n >= total:
+            bar.close()
+            _bars.pop(token, None)
+
+
+# ----------------------------------------------------------------------------- block step
+def reconstruct_block(image: np.ndarray, valid: np.ndarray, origin: tuple[int, int],
+                      out: tuple[int, int, int, int], grid: TileGrid, model: ModelSpec, *,
+                      bands: int, batch_size: int = 8,
+                      on_tiles: Callable[[int], None] | None = None) -> np.ndarray:
+    """Map a prepared RGB block to the cube block of one output region.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        ``(3, H, W)`` float32 reflectance (invalid pixels already 0) covering the
+        halo of ``out``; ``image[:, 0, 0]`` is scene pixel ``origin``.
+    valid : numpy.ndarray
+        ``(H, W)`` bool validity.
+    origin : tuple of int
+        Scene coordinates of ``image[:, 0, 0]``.
+    out : tuple of int
+        Output region ``(y0, y1, x0, x1)``.
+    grid : TileGrid
+        The global tile grid.
+    model : ModelSpec
+        The model, found through :func:`specrecon.runtime.get_model` in this process.
+    bands, batch_size, on_tiles
+        See :func:`specrecon.tiling.blend_region`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(bands, y1 - y0, x1 - x0)`` float32, NaN where the input was invalid.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from specrecon.runtime import model_spec
+    >>> spec = model_spec(torch.nn.Conv2d(3, 2, 1), device="cpu")
+    >>> img = np.zeros((3, 20, 20), "float32")
+    >>> reconstruct_block(img, np.ones((20, 20), bool), (0, 0), (0, 10, 0, 20),
+    ...                   TileGrid((20, 20), 8, 2), spec, bands=2).shape
+    (2, 10, 20)
+    """
+    from specrecon import runtime
+
+    def predict(tiles: np.ndarray) -> np.ndarray:
+        return runtime.predict(model, tiles, bands=bands)
+
+    return blend_region(image, origin, out, grid, predict, bands=bands, batch_size=batch_size,
+                        valid=valid, on_tiles=on_tiles)
+
+
+@dataclass(frozen=True)
+class BlockStep:
+    """Picklable per-chunk task: raw input blocks around a chunk -> its cube block.
+
+    Parameters
+    ----------
+    prep : InputPreparation
+        Masking and scaling of raw values.
+    model : ModelSpec
+        The model (sha256 pinned by :func:`specrecon.runtime.resolve_model`).
+    shape, tile, overlap : pair of int
+        The global tile grid.
+    bands : int
+        Output bands.
+    batch_size : int
+        Tiles per forward pass.
+    value_range : pair of float or None
+        Clip the cube block to this range (NaN stays NaN).
+    progress_token : str or None
+        Report tiles to an in-process progress bar.
+    """
+
+    prep: InputPreparation
+    model: ModelSpec
+    shape: tuple[int, int]
+    tile: tuple[int, int]
+    overlap: tuple[int, int]
+    bands: int
+    batch_size: int = 8
+    value_range: tuple[float, float] | None = None
+    progress_token: str | None = None
+
+    @property
+    def grid(self) -> TileGrid:
+        """The global tile grid."""
+        return TileGrid(self.shape, self.tile, self.overlap)
+
+    def postprocess(self, cube: np.ndarray) -> np.ndarray:
+        """Per-chunk corrections of a ``(bands, h, w)`` cube block (here: clipping)."""
+        if self.value_range is not None:
+            np.clip(cube, self.value_range[0], self.value_range[1], out=cube)
+        return cube
+
+    def __call__(self, blocks: list[list[np.ndarray]], out: tuple[int, int, int, int],
+                 origin: tuple[int, int]) -> np.ndarray:
+        """Compute the cube block of output region ``out``.
+
+        ``blocks`` are the raw ``(3, h, w)`` input blocks in row-major order whose
+        union starts at scene pixel ``origin`` and covers the halo of ``out``.
+        """
+        grid = self.grid
+        ry0, ry1, rx0, rx1 = grid.halo(*out)
+        raw = np.concatenate([np.concatenate([np.asarray(b) for b in row], axis=2)
+                              for row in blocks], axis=1)
+        raw = raw[:, ry0 - origin[0]:ry1 - origin[0], rx0 - origin[1]:rx1 - origin[1]]
+        image, valid = self.prep.apply(raw)
+        on_tiles = None
+        if self.progress_token is not None:
+            token, total = self.progress_token, grid.n_tiles
+
+            def on_tiles(n: int) -> None:
+                _progress(token, total, n)
+
+        cube = reconstruct_block(image, valid, (ry0, rx0), out, grid, self.model,
+                                 bands=self.bands, batch_size=self.batch_size, on_tiles=on_tiles)
+        return self.postprocess(cube)
+
+
+# ----------------------------------------------------------------------------- graph
+def _blocks_overlapping(edges: np.ndarray, a: int, b: int) -> range:
+    first = int(np.searchsorted(edges, a, side="right")) - 1
+    last = int(np.searchsorted(edges, b, side="left"))
+    return range(first, last)
+
+
+def build_cube_graph(arr: dsa.Array, step: BlockStep, chunks: tuple[Chunks, Chunks],
+                     name: str) -> dsa.Array:
+    """The lazy ``(bands, y, x)`` cube: one :class:`BlockStep` task per output chunk.
+
+    Parameters
+    ----------
+    arr : dask.array.Array
+        Raw ``(3, y, x)`` input with the band axis in one chunk.
+    step : BlockStep
+        The per-chunk function.
+    chunks : pair of tuple of int
+        Output chunks from :func:`chunk_plan`; the input is rechunked to them
+        when it differs.
+    name : str
+        Graph name of the output (a deterministic token).
+
+    Returns
+    -------
+    dask.array.Array
+        float32, chunks ``((bands,), ychunks, xchunks)``.
+    """
+    import dask.array as dsa
+    from dask.highlevelgraph import HighLevelGraph
+
+    ych, xch = chunks
+    if tuple(arr.chunks[1]) != ych or tuple(arr.chunks[2]) != xch or len(arr.chunks[0]) != 1:
+        arr = arr.rechunk(((arr.shape[0],), ych, xch))
+    grid = step.grid
+    yb, xb = chunk_bounds(ych), chunk_bounds(xch)
+    dsk: dict[Any, Any] = {}
+    for (i, (y0, y1)), (j, (x0, x1)) in itertools.product(
+            enumerate(itertools.pairwise(yb.tolist())), enumerate(itertools.pairwise(xb.tolist()))):
+        out = (int(y0), int(y1), int(x0), int(x1))
+        ry0, ry1, rx0, rx1 = grid.halo(*out)
+        rows, cols = _blocks_overlapping(yb, ry0, ry1), _blocks_overlapping(xb, rx0, rx1)
+        keys = [[(arr.name, 0, a, b) for b in cols] for a in rows]
+        origin = (int(yb[rows[0]]), int(xb[cols[0]]))
+        dsk[(name, 0, i, j)] = (step, keys, out, origin)
+    graph = HighLevelGraph.from_collections(name, dsk, dependencies=[arr])
+    return dsa.Array(graph, name, chunks=((step.bands,), ych, xch), dtype="float32",
+                     meta=np.empty((0, 0, 0), dtype="float32"))

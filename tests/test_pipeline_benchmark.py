@@ -1,0 +1,26 @@
+"""Smoke test of benchmarks/pipeline_throughput.py (plumbing and record format, no timings)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_pipeline_benchmark_writes_a_record(tmp_path: Path) -> None:
+    out = tmp_path / "p.jsonl"
+    cmd = [sys.executable, str(REPO / "benchmarks" / "pipeline_throughput.py"), "--size", "64",
+           "--chunk", "32", "--raw-batches", "1", "--sync", "--out", str(out)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=REPO,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rec = json.loads(out.read_text().splitlines()[-1])
+    assert rec["size"] == 64 and rec["grid_tiles"] > 0
+    assert rec["tiles_run"] >= rec["grid_tiles"]
+    for key in ("efficiency_threaded", "efficiency_sync", "threaded_model_share"):
+        assert rec[key] > 0

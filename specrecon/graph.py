@@ -155,6 +155,10 @@ class BlockStep:
         Clip the cube block to this range (NaN stays NaN).
     progress_token : str or None
         Report tiles to an in-process progress bar.
+    physical_card : ModelCard or None
+        When given, each block is corrected so that it re-renders exactly to its input
+        RGB through the card's input sensor (:func:`specrecon.physical.consistency_correct_block`),
+        before clipping.
     """
 
     prep: InputPreparation
@@ -166,6 +170,7 @@ class BlockStep:
     batch_size: int = 8
     value_range: tuple[float, float] | None = None
     progress_token: str | None = None
+    physical_card: Any = None
 
     @property
     def grid(self) -> TileGrid:
@@ -200,6 +205,14 @@ class BlockStep:
 
         cube = reconstruct_block(image, valid, (ry0, rx0), out, grid, self.model,
                                  bands=self.bands, batch_size=self.batch_size, on_tiles=on_tiles)
+        if self.physical_card is not None:
+            from specrecon.physical import consistency_correct_block
+
+            y0, y1, x0, x1 = out
+            rgb = image[:, y0 - ry0:y1 - ry0, x0 - rx0:x1 - rx0].astype("float64")
+            rgb[:, ~valid[y0 - ry0:y1 - ry0, x0 - rx0:x1 - rx0]] = np.nan
+            cube = np.asarray(consistency_correct_block(rgb, cube, self.physical_card),
+                              dtype=cube.dtype)
         return self.postprocess(cube)
 
 

@@ -633,7 +633,8 @@ def reconstruct(da: xr.DataArray | np.ndarray, model: Any = "default", *,
                 overlap: int | tuple[int, int] | None = None, whole_image: bool = False,
                 device: str = "auto", dtype: str = "fp32", batch_size: int = 8,
                 wavelengths: Sequence[float] | np.ndarray | None = None,
-                progress: bool = False, clip: bool = True) -> xr.DataArray:
+                progress: bool = False, clip: bool = True,
+                physical: bool = False) -> xr.DataArray:
     """Reconstruct a hyperspectral cube from an RGB image, lazily and chunk by chunk.
 
     The result does not depend on the chunking: tiles sit on a global grid
@@ -692,6 +693,15 @@ def reconstruct(da: xr.DataArray | np.ndarray, model: Any = "default", *,
         values, e.g. small negative reflectance over dark water. Models without a
         card are never clipped. The applied range is recorded in
         ``attrs["clipped_to"]``; ``clip=False`` returns the raw network output.
+    physical : bool
+        Physical consistency (off by default): correct every reconstructed spectrum by
+        the minimum-norm change that makes it re-render exactly to its input RGB
+        through the card's input sensor (:mod:`specrecon.physical`), before clipping.
+        Measured on the real held-out sets it lowers the shipped models' MRAE by 13-21 %
+        (``benchmarks/results/real_validation.md``). For camera models (unknown
+        exposure) the exposure is fitted per output chunk, so the result then depends
+        slightly on the chunking; satellite models are corrected pixel by pixel. Needs
+        a model card; recorded in ``attrs["physical_consistency"]``.
 
     Returns
     -------
@@ -732,15 +742,25 @@ def reconstruct(da: xr.DataArray | np.ndarray, model: Any = "default", *,
 
         raise ConfigError(format_message("batch_size >= 1", repr(batch_size),
                                          "pass the number of tiles per forward pass"))
+    if physical and resolved.card is None:
+        from specrecon.errors import ConfigError
+
+        raise ConfigError(format_message(
+            "a model with a card (input sensor) for physical=True", "a model without a card",
+            "load the model with specrecon.load_model or pass physical=False"))
     card_range = getattr(resolved.card, "value_range", None) if clip else None
     value_range = (float(card_range[0]), float(card_range[1])) if card_range else None
     chunks = chunk_plan(grid, inp.data.chunks[1:])
     token = dask.base.tokenize(inp.token, resolved.spec, grid.shape, grid.tile, grid.overlap,
-                               inp.prep, resolved.bands, int(batch_size), value_range, chunks)
+                               inp.prep, resolved.bands, int(batch_size), value_range, chunks,
+                               bool(physical))
     step = BlockStep(prep=inp.prep, model=resolved.spec, shape=inp.shape,
                      tile=(grid.y.tile, grid.x.tile), overlap=(grid.y.overlap, grid.x.overlap),
                      bands=resolved.bands, batch_size=int(batch_size), value_range=value_range,
-                     progress_token=token if progress else None)
+                     progress_token=token if progress else None,
+                     physical_card=resolved.card if physical else None)
     data = build_cube_graph(inp.data, step, chunks, name=f"hsr-reconstruct-{token}")
-    return _assemble_output(inp, resolved, grid, data, (wl, fw), whole_image=whole_image,
-                            value_range=value_range)
+    out = _assemble_output(inp, resolved, grid, data, (wl, fw), whole_image=whole_image,
+                           value_range=value_range)
+    out.attrs["physical_consistency"] = int(bool(physical))
+    return out

@@ -161,12 +161,8 @@ def band_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) 
     >>> bool(torch.allclose(band_conv(x, w, b), ref, atol=1e-5))
     True
     """
-    c_out, c_in, k = weight.shape
-    if c_in * c_out > SHIFTED_MAX_CHANNEL_PRODUCT:
-        return F.conv2d(x.unsqueeze(0), weight.unsqueeze(-1), bias, padding=(k // 2, 0))[0]
-    length, pixels = x.shape[1], x.shape[2]
-    xp = F.pad(x, (0, 0, k // 2, k // 2))
-    return _shifted_conv(xp, weight, bias, length).view(c_out, length, pixels)
+    grad = torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)
+    return _run(_prepare(weight, bias, up=False), x, x.shape[1], grad)
 
 
 def polyphase_weights(weight: torch.Tensor) -> tuple[torch.Tensor, int, int]:
@@ -241,35 +237,11 @@ def upsample_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | No
     >>> bool(torch.allclose(upsample_conv(x, w, b, 11), ref, atol=1e-5))
     True
     """
-    c_out, c_in, k = weight.shape
-    m, pixels = x.shape[1], x.shape[2]
+    m = x.shape[1]
     if length not in (2 * m, 2 * m - 1):
         raise ValueError(f"length must be 2*{m} or 2*{m}-1, got {length}")
-    w2, left, right = polyphase_weights(weight)
-    xp = F.pad(x, (0, 0, left, right))
     grad = torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)
-    if c_in * c_out > SHIFTED_MAX_CHANNEL_PRODUCT:
-        b2 = None if bias is None else torch.cat([bias, bias])
-        y2 = F.conv2d(xp.unsqueeze(0), w2.unsqueeze(-1), b2)[0]     # (2*C_out, M, P)
-        y = y2.view(2, c_out, m, pixels).permute(1, 2, 0, 3).reshape(c_out, 2 * m, pixels)
-    else:
-        phases = [_shifted_conv(xp, w2[r * c_out:(r + 1) * c_out], bias, m)
-                  .view(c_out, m, pixels) for r in (0, 1)]
-        y = torch.stack(phases, dim=2).view(c_out, 2 * m, pixels)
-    p = k // 2
-    first = max(0, length - p)
-    if length == 2 * m or first >= length:
-        return y[:, :length]
-    # The reference's upsampled signal stops at length - 1: output n would read the
-    # cropped sample u[length] = x[M - 1] with tap t = length + p - n. Remove it.
-    last = x[:, m - 1, :]                                            # (C_in, P)
-    tap_w = torch.stack([weight[:, :, length + p - n] for n in range(first, length)])
-    corr = torch.einsum("noi,ip->onp", tap_w, last)                  # (C_out, n, P)
-    if not grad:
-        y = y[:, :length]
-        y[:, first:length] -= corr
-        return y
-    return torch.cat([y[:, :first], y[:, first:length] - corr], dim=1)
+    return _run(_prepare(weight, bias, up=True), x, length, grad)
 
 
 def squeeze_excite(x: torch.Tensor, fc1: nn.Linear, fc2: nn.Linear) -> torch.Tensor:

@@ -29,6 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="resume an interrupted zarr write instead of starting over (refused "
                         "if the store holds another input, model or options)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    p.add_argument("--physical", action="store_true",
+                   help="correct each spectrum to re-render exactly to its input RGB through "
+                        "the model's input sensor (physical consistency, see docs/reconstruct)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
 
@@ -55,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     rgb = open_rgb(args.input, args.chunks)
     with compute_context(args):
         cube = reconstruct(rgb, model=args.model, device=args.device, dtype=args.dtype,
-                           batch_size=args.batch_size, scale=args.scale)
+                           batch_size=args.batch_size, scale=args.scale,
+                           physical=args.physical)
         progress = not args.no_progress
         mode = "w" if args.overwrite else "w-"
         if suffix == ".zarr":

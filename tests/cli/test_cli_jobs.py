@@ -82,6 +82,9 @@ def test_reconstruct_geotiff_to_zarr_and_refuses_overwrite(
     assert main(args) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert main([*args, "--overwrite"]) == 0
+    assert open_cube(out).attrs["physical_consistency"] == 0
+    assert main([*args, "--overwrite", "--physical"]) == 0
+    assert open_cube(out).attrs["physical_consistency"] == 1
 
 
 def test_reconstruct_rejects_unknown_output_format(tmp_path: Path,

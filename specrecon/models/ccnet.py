@@ -89,6 +89,7 @@ from specrecon.errors import ConfigError, format_message
 from specrecon.models.layers import (
     LayerNorm2d,
     ReconstructionModel,
+    UNetBody,
     check_rgb,
     crop_to,
     pad_to_multiple,
@@ -350,45 +351,16 @@ class CSRMBlock(nn.Module):
         return x + self.ffn(self.norm2(x))
 
 
-class _Unit(nn.Module):
+class _Unit(UNetBody):
     """One Spectrum Reconstruction Unit (U-Net of CSRM blocks, ``dim -> dim``)."""
 
     def __init__(self, c: CCNetConfig) -> None:
-        super().__init__()
-        levels = len(c.blocks) - 1
-
         def stage(ch: int, n: int, level: int) -> nn.Sequential:
             r = max(1, c.patch >> level)
             return nn.Sequential(*[CSRMBlock(ch, c.dim, c.groups, c.window, r, c.ffn_mult)
                                    for _ in range(n)])
 
-        self.embed = nn.Conv2d(c.dim, c.dim, 3, padding=1, bias=False)
-        self.enc, self.down = nn.ModuleList(), nn.ModuleList()
-        d = c.dim
-        for i in range(levels):
-            self.enc.append(stage(d, c.blocks[i], i))
-            self.down.append(nn.Conv2d(d, 2 * d, 4, stride=2, padding=1, bias=False))
-            d *= 2
-        self.bottleneck = stage(d, c.blocks[-1], levels)
-        self.up, self.fuse, self.dec = nn.ModuleList(), nn.ModuleList(), nn.ModuleList()
-        for i in reversed(range(levels)):
-            self.up.append(nn.ConvTranspose2d(d, d // 2, 2, stride=2))
-            self.fuse.append(nn.Conv2d(d, d // 2, 1, bias=False))
-            d //= 2
-            self.dec.append(stage(d, c.blocks[i], i))
-        self.mapping = nn.Conv2d(c.dim, c.dim, 3, padding=1, bias=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.embed(x)
-        skips = []
-        for enc, down in zip(self.enc, self.down):
-            h = enc(h)
-            skips.append(h)
-            h = down(h)
-        h = self.bottleneck(h)
-        for up, fuse, dec, skip in zip(self.up, self.fuse, self.dec, reversed(skips)):
-            h = dec(fuse(torch.cat([up(h), skip], dim=1)))
-        return self.mapping(h) + x
+        super().__init__(c.dim, c.blocks, stage)
 
 
 class CCNet(ReconstructionModel):

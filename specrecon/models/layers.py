@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -34,7 +35,28 @@ __all__ = [
     "LayerNorm2d",
     "SqueezeExcitation1d",
     "make_activation",
+    "KERNELS",
+    "check_kernel",
+    "UNetBody",
 ]
+
+#: Implementations of the HYDRA teacher and student: ``"fast"`` (the default) and
+#: ``"reference"`` (the plain code the fast paths are tested against).
+KERNELS: tuple[str, ...] = ("fast", "reference")
+
+
+def check_kernel(name: str, what: str) -> str:
+    """Return ``name`` if it is one of :data:`KERNELS`, else raise ConfigError.
+
+    Examples
+    --------
+    >>> check_kernel("fast", "teacher")
+    'fast'
+    """
+    if name not in KERNELS:
+        raise ConfigError(format_message(f"a {what} kernel in {KERNELS}", repr(name),
+                                         "use 'fast' (default) or 'reference'"))
+    return name
 
 
 def make_activation(name: str) -> nn.Module:
@@ -233,3 +255,64 @@ class SqueezeExcitation1d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         a = torch.sigmoid(self.fc2(F.relu(self.fc1(x.mean(-1)))))
         return x * a.unsqueeze(-1)
+
+
+class UNetBody(nn.Module):
+    """U-shaped ``dim -> dim`` body shared by MST++'s single-stage transformer and CCNet's unit.
+
+    A 3x3 embedding; per encoder level a stage of blocks, then a 4x4 stride-2 convolution
+    doubling the channels; a bottleneck stage; per decoder level a 2x2 stride-2 transposed
+    convolution halving them, concatenation with the encoder feature, a 1x1 fusion and a
+    stage; a 3x3 mapping plus the input (residual). The families differ only in their
+    stages, built by ``stage(channels, n_blocks, level)``.
+
+    Parameters
+    ----------
+    dim : int
+        Channels at full resolution.
+    blocks : tuple of int
+        Blocks per encoder level, the last entry for the bottleneck (the decoder mirrors).
+    stage : callable
+        ``stage(channels, n_blocks, level) -> nn.Module``.
+
+    Examples
+    --------
+    >>> body = UNetBody(4, (1, 1), lambda ch, n, level: nn.Identity())
+    >>> body(torch.rand(1, 4, 8, 8)).shape
+    torch.Size([1, 4, 8, 8])
+    """
+
+    def __init__(self, dim: int, blocks: tuple[int, ...],
+                 stage: Callable[[int, int, int], nn.Module]) -> None:
+        super().__init__()
+        levels = len(blocks) - 1
+        self.embed = nn.Conv2d(dim, dim, 3, padding=1, bias=False)
+        self.enc = nn.ModuleList()
+        self.down = nn.ModuleList()
+        d = dim
+        for i in range(levels):
+            self.enc.append(stage(d, blocks[i], i))
+            self.down.append(nn.Conv2d(d, 2 * d, 4, stride=2, padding=1, bias=False))
+            d *= 2
+        self.bottleneck = stage(d, blocks[-1], levels)
+        self.up = nn.ModuleList()
+        self.fuse = nn.ModuleList()
+        self.dec = nn.ModuleList()
+        for i in reversed(range(levels)):
+            self.up.append(nn.ConvTranspose2d(d, d // 2, 2, stride=2))
+            self.fuse.append(nn.Conv2d(d, d // 2, 1, bias=False))
+            d //= 2
+            self.dec.append(stage(d, blocks[i], i))
+        self.mapping = nn.Conv2d(dim, dim, 3, padding=1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.embed(x)
+        skips = []
+        for enc, down in zip(self.enc, self.down):
+            h = enc(h)
+            skips.append(h)
+            h = down(h)
+        h = self.bottleneck(h)
+        for up, fuse, dec, skip in zip(self.up, self.fuse, self.dec, reversed(skips)):
+            h = dec(fuse(torch.cat([up(h), skip], dim=1)))
+        return self.mapping(h) + x

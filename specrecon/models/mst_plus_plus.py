@@ -46,6 +46,7 @@ from specrecon.errors import ConfigError, format_message
 from specrecon.models.layers import (
     LayerNorm2d,
     ReconstructionModel,
+    UNetBody,
     check_rgb,
     crop_to,
     pad_to_multiple,
@@ -177,42 +178,12 @@ class SpectralAttentionBlock(nn.Module):
         return x
 
 
-class _SingleStage(nn.Module):
+class _SingleStage(UNetBody):
     """One U-shaped single-stage spectral transformer (``dim -> dim``)."""
 
     def __init__(self, dim: int, head_dim: int, blocks: tuple[int, ...], ffn_mult: int) -> None:
-        super().__init__()
-        levels = len(blocks) - 1
-        self.embed = nn.Conv2d(dim, dim, 3, padding=1, bias=False)
-        self.enc = nn.ModuleList()
-        self.down = nn.ModuleList()
-        d = dim
-        for i in range(levels):
-            self.enc.append(SpectralAttentionBlock(d, head_dim, blocks[i], ffn_mult))
-            self.down.append(nn.Conv2d(d, 2 * d, 4, stride=2, padding=1, bias=False))
-            d *= 2
-        self.bottleneck = SpectralAttentionBlock(d, head_dim, blocks[-1], ffn_mult)
-        self.up = nn.ModuleList()
-        self.fuse = nn.ModuleList()
-        self.dec = nn.ModuleList()
-        for i in reversed(range(levels)):
-            self.up.append(nn.ConvTranspose2d(d, d // 2, 2, stride=2))
-            self.fuse.append(nn.Conv2d(d, d // 2, 1, bias=False))
-            d //= 2
-            self.dec.append(SpectralAttentionBlock(d, head_dim, blocks[i], ffn_mult))
-        self.mapping = nn.Conv2d(dim, dim, 3, padding=1, bias=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.embed(x)
-        skips = []
-        for enc, down in zip(self.enc, self.down):
-            h = enc(h)
-            skips.append(h)
-            h = down(h)
-        h = self.bottleneck(h)
-        for up, fuse, dec, skip in zip(self.up, self.fuse, self.dec, reversed(skips)):
-            h = dec(fuse(torch.cat([up(h), skip], dim=1)))
-        return self.mapping(h) + x
+        super().__init__(dim, blocks, lambda ch, n, level: SpectralAttentionBlock(
+            ch, head_dim, n, ffn_mult))
 
 
 class MSTPlusPlus(ReconstructionModel):

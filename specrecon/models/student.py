@@ -54,13 +54,20 @@ import torch.nn.functional as F
 from torch import nn
 
 from specrecon.errors import ConfigError, format_message
-from specrecon.models.layers import LayerNorm2d, check_rgb, crop_to, pad_to_multiple
+from specrecon.models.layers import (
+    KERNELS,
+    LayerNorm2d,
+    check_kernel,
+    check_rgb,
+    crop_to,
+    pad_to_multiple,
+)
 
 __all__ = ["MDTA", "DGDFN", "TransformerBlock", "HydraStudent", "STUDENT_KERNELS"]
 
 #: Implementations of :meth:`HydraStudent.forward`: ``"fast"`` (default) and
 #: ``"reference"`` (the oracle).
-STUDENT_KERNELS: tuple[str, ...] = ("fast", "reference")
+STUDENT_KERNELS: tuple[str, ...] = KERNELS
 
 
 def _pixels(x: torch.Tensor) -> torch.Tensor:
@@ -306,11 +313,7 @@ class HydraStudent(nn.Module):
         see the module notes, "Fast path").
         """
         check_rgb(rgb, channels=self.in_channels)
-        name = self.kernel if kernel is None else kernel
-        if name not in STUDENT_KERNELS:
-            raise ConfigError(format_message(f"a student kernel in {STUDENT_KERNELS}",
-                                             repr(name), "use 'fast' (default) or 'reference'"))
-        if name == "fast":
+        if check_kernel(self.kernel if kernel is None else kernel, "student") == "fast":
             return self._forward_fast(rgb)
         x, size = pad_to_multiple(rgb, 2 ** (self.levels - 1))
         x0 = self.embed(x)

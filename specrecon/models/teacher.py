@@ -78,14 +78,19 @@ from torch import nn
 
 from specrecon.errors import BandDimensionError, ConfigError, format_message
 from specrecon.models import teacher_kernels
-from specrecon.models.layers import SqueezeExcitation1d, make_activation
+from specrecon.models.layers import (
+    KERNELS,
+    SqueezeExcitation1d,
+    check_kernel,
+    make_activation,
+)
 
 __all__ = ["HydraTeacher", "TeacherLevel", "TEACHER_KERNELS"]
 
 #: Implementations of :meth:`HydraTeacher.encode` / :meth:`HydraTeacher.decode`:
 #: ``"fast"`` (:mod:`specrecon.models.teacher_kernels`, the default) and
 #: ``"reference"`` (plain ``Conv1d``, the oracle of the equivalence tests).
-TEACHER_KERNELS: tuple[str, ...] = ("fast", "reference")
+TEACHER_KERNELS: tuple[str, ...] = KERNELS
 
 
 class TeacherLevel(nn.Module):
@@ -222,11 +227,7 @@ class HydraTeacher(nn.Module):
         return max(256, self.chunk_elements // widest)
 
     def _kernel(self, kernel: str | None) -> str:
-        name = self.kernel if kernel is None else kernel
-        if name not in TEACHER_KERNELS:
-            raise ConfigError(format_message(f"a teacher kernel in {TEACHER_KERNELS}",
-                                             repr(name), "use 'fast' (default) or 'reference'"))
-        return name
+        return check_kernel(self.kernel if kernel is None else kernel, "teacher")
 
     @staticmethod
     def _check(x: torch.Tensor, n_in: int, what: str) -> None:
@@ -236,8 +237,7 @@ class HydraTeacher(nn.Module):
                 f"shape {tuple(x.shape)}", "move the spectral axis to position 1"))
 
     def _per_pixel(self, fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
-                   n_in: int, n_out: int, what: str) -> torch.Tensor:
-        self._check(x, n_in, what)
+                   n_in: int, n_out: int) -> torch.Tensor:
         if x.ndim == 2:
             flat = x
         else:
@@ -252,6 +252,19 @@ class HydraTeacher(nn.Module):
             return out
         return out.reshape(n, h, w, n_out).permute(0, 3, 1, 2).contiguous()
 
+    def _dispatch(self, kernel: str | None, x: torch.Tensor, n_in: int, n_out: int, what: str,
+                  fast: Callable[[HydraTeacher, torch.Tensor], torch.Tensor],
+                  reference: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """Check ``x`` and run the chosen kernel (the fast one in float32 under autocast)."""
+        name = self._kernel(kernel)
+        self._check(x, n_in, what)
+        if name == "reference":
+            return self._per_pixel(reference, x, n_in, n_out)
+        if teacher_kernels.autocast_enabled(x):
+            with torch.autocast(x.device.type, enabled=False):
+                return fast(self, x.float())
+        return fast(self, x)
+
     def encode(self, cube: torch.Tensor, kernel: str | None = None) -> torch.Tensor:
         """Compress spectra ``(N, bands)`` or images ``(N, bands, H, W)`` to the latent.
 
@@ -263,13 +276,8 @@ class HydraTeacher(nn.Module):
         >>> HydraTeacher(31, 6, (4,)).encode(torch.rand(2, 31, 3, 3)).shape
         torch.Size([2, 6, 3, 3])
         """
-        if self._kernel(kernel) == "fast":
-            self._check(cube, self.bands, "spectra")
-            if teacher_kernels.autocast_enabled(cube):
-                with torch.autocast(cube.device.type, enabled=False):
-                    return teacher_kernels.encode(self, cube.float())
-            return teacher_kernels.encode(self, cube)
-        return self._per_pixel(self._encode_spectra, cube, self.bands, self.latent, "spectra")
+        return self._dispatch(kernel, cube, self.bands, self.latent, "spectra",
+                              teacher_kernels.encode, self._encode_spectra)
 
     def decode(self, latent: torch.Tensor, kernel: str | None = None) -> torch.Tensor:
         """Reconstruct spectra from ``(N, latent)`` or ``(N, latent, H, W)`` codes.
@@ -281,14 +289,8 @@ class HydraTeacher(nn.Module):
         >>> HydraTeacher(31, 6, (4,)).decode(torch.rand(3, 6)).shape
         torch.Size([3, 31])
         """
-        if self._kernel(kernel) == "fast":
-            self._check(latent, self.latent, "latent codes")
-            if teacher_kernels.autocast_enabled(latent):
-                with torch.autocast(latent.device.type, enabled=False):
-                    return teacher_kernels.decode(self, latent.float())
-            return teacher_kernels.decode(self, latent)
-        return self._per_pixel(self._decode_spectra, latent, self.latent, self.bands,
-                               "latent codes")
+        return self._dispatch(kernel, latent, self.latent, self.bands, "latent codes",
+                              teacher_kernels.decode, self._decode_spectra)
 
     def encoder_parameters(self) -> list[nn.Parameter]:
         """Parameters of the encoder half (levels + ``to_latent`` [+ ``enc_linear``])."""

@@ -70,7 +70,6 @@ __all__ = [
     "polyphase_weights",
     "squeeze_excite",
     "max_pool_bands",
-    "activation",
     "encode",
     "decode",
 ]
@@ -96,20 +95,6 @@ def autocast_enabled(x: torch.Tensor) -> bool:
         return bool(torch.is_autocast_enabled()) if kind == "cuda" else False
 
 
-def activation(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Apply an activation module from :func:`~specrecon.models.layers.make_activation`.
-
-    The module is called as is (GELU, ReLU, ... are element-wise, so the layout does
-    not matter).
-
-    Examples
-    --------
-    >>> activation(nn.ReLU(), torch.tensor([-1.0, 2.0]))
-    tensor([0., 2.])
-    """
-    return module(x)
-
-
 #: Convolutions with ``C_in x C_out`` at most this run as shifted matrix products
 #: (:func:`_shifted_conv`); wider ones through oneDNN's 2-D convolution. Measured on
 #: CPU (``benchmarks/profile_parts.py``): oneDNN reaches 40-80 GFLOP/s at 16 x 16 but
@@ -118,19 +103,19 @@ SHIFTED_MAX_CHANNEL_PRODUCT = 64
 
 
 def _shifted_conv(xp: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
-                  length: int) -> torch.Tensor:
+                  length: int, out: torch.Tensor | None = None) -> torch.Tensor:
     """Valid ``k``-tap conv of a padded ``(C_in, length + k - 1, P)`` map as ``k`` GEMMs.
 
     Tap ``t`` is ``W[:, :, t] @ xp[:, t:t + length]`` with the slice seen as a
     ``(C_in, length * P)`` matrix (no copy: its rows are contiguous). Returns
-    ``(C_out, length * P)``.
+    ``(C_out, length * P)``, written into ``out`` when given (inference buffers).
     """
-    c_out, c_in, k = weight.shape
+    c_in, k = weight.shape[1], weight.shape[2]
     cols = length * xp.shape[-1]
     first = xp[:, 0:length].reshape(c_in, cols)
-    y = (torch.mm(weight[:, :, 0], first) if bias is None
-         else torch.addmm(bias.unsqueeze(1), weight[:, :, 0], first))
-    in_place = not torch.is_grad_enabled()
+    y = (torch.mm(weight[:, :, 0], first, out=out) if bias is None
+         else torch.addmm(bias.unsqueeze(1), weight[:, :, 0], first, out=out))
+    in_place = out is not None or not torch.is_grad_enabled()
     for t in range(1, k):
         tap = xp[:, t:t + length].reshape(c_in, cols)
         y = y.addmm_(weight[:, :, t], tap) if in_place else y.addmm(weight[:, :, t], tap)
@@ -315,34 +300,39 @@ def _prepare(weight: torch.Tensor, bias: torch.Tensor | None, up: bool,
     return _Conv(w2, b2, left, right, c_out, shifted, up, weight)
 
 
+def _crop_terms(conv: _Conv, x_last: torch.Tensor, length: int) -> tuple[int, torch.Tensor]:
+    """First affected output and the terms to remove when the upsampled input is cropped.
+
+    The reference crops the upsampled signal to an odd ``length = 2 M - 1``: output
+    ``n`` would read the cropped sample ``u[length] = x[M - 1]`` (``x_last``,
+    ``(C_in, P)``) with tap ``t = length + p - n``. Returns ``first`` and the
+    ``(C_out, length - first, P)`` contributions of outputs ``first .. length - 1``.
+    """
+    p = conv.taps_full.shape[-1] // 2
+    first = max(0, length - p)
+    if first >= length:   # a 1-tap kernel never reads past its own sample
+        return first, x_last.new_zeros(conv.c_out, 0, x_last.shape[-1])
+    tap_w = torch.stack([conv.taps_full[:, :, length + p - n] for n in range(first, length)])
+    return first, torch.einsum("noi,ip->onp", tap_w, x_last)
+
+
 def _run(conv: _Conv, x: torch.Tensor, length: int, grad: bool) -> torch.Tensor:
     """Apply a prepared convolution to ``(C_in, M, P)``; returns ``(C_out, length, P)``."""
-    c_in, m, pixels = x.shape
+    m, pixels = x.shape[1], x.shape[2]
     xp = F.pad(x, (0, 0, conv.left, conv.right))
-    if not conv.shifted:
-        y2 = F.conv2d(xp.unsqueeze(0), conv.weight, conv.bias)[0]       # (C_out', M, P)
-        if not conv.up:
-            return y2
-        y = y2.view(2, conv.c_out, m, pixels).permute(1, 2, 0, 3).reshape(
-            conv.c_out, 2 * m, pixels)
-    elif not conv.up:
-        return _shifted_conv(xp, conv.weight, conv.bias, m).view(conv.c_out, m, pixels)
+    if conv.shifted:       # (C_out', M, P); C_out' = 2 C_out phase-major when up
+        y2 = _shifted_conv(xp, conv.weight, conv.bias, m).view(-1, m, pixels)
     else:
-        c = conv.c_out
-        phases = [_shifted_conv(xp, conv.weight[r * c:(r + 1) * c],
-                                None if conv.bias is None else conv.bias[r * c:(r + 1) * c], m)
-                  .view(c, m, pixels) for r in (0, 1)]
-        y = torch.stack(phases, dim=2).view(c, 2 * m, pixels)
-    k = conv.taps_full.shape[-1]
-    p = k // 2
-    first = max(0, length - p)
-    if length == 2 * m or first >= length:
+        y2 = F.conv2d(xp.unsqueeze(0), conv.weight, conv.bias)[0]
+    if not conv.up:
+        return y2
+    c = conv.c_out
+    y = y2.view(2, c, m, pixels).permute(1, 2, 0, 3).reshape(c, 2 * m, pixels)
+    if length == 2 * m:
+        return y
+    first, corr = _crop_terms(conv, x[:, m - 1, :], length)
+    if first >= length:
         return y[:, :length]
-    # The reference's upsampled signal stops at length - 1: output n would read the
-    # cropped sample u[length] = x[M - 1] with tap t = length + p - n. Remove it.
-    last = x[:, m - 1, :]                                                # (C_in, P)
-    tap_w = torch.stack([conv.taps_full[:, :, length + p - n] for n in range(first, length)])
-    corr = torch.einsum("noi,ip->onp", tap_w, last)                      # (C_out, n, P)
     if not grad:
         y = y[:, :length]
         y[:, first:length] -= corr
@@ -386,7 +376,7 @@ def _encoder_plan(t: HydraTeacher, grad: bool) -> _Plan:
 
 
 def _level(plan: _Plan, i: int, x: torch.Tensor) -> torch.Tensor:
-    y = activation(plan.acts[i], _run(plan.convs[i], x, plan.lengths[i], plan.grad))
+    y = plan.acts[i](_run(plan.convs[i], x, plan.lengths[i], plan.grad))
     fc1, fc2 = plan.ses[i]
     return squeeze_excite(y, fc1, fc2)
 
@@ -426,7 +416,7 @@ def decode_chunk(t: HydraTeacher, z: torch.Tensor, plan: _Plan | None = None) ->
     """
     plan = plan or _decoder_plan(t, _grad(t, z))
     x = torch.addmm(t.from_latent.bias.unsqueeze(1), t.from_latent.weight, z)
-    x = activation(t.latent_act, x).view(t.channels[-1], t._lengths[-1], z.shape[-1])
+    x = t.latent_act(x).view(t.channels[-1], t._lengths[-1], z.shape[-1])
     for i in range(len(plan.convs)):
         x = _level(plan, i, x)
     assert plan.head is not None
@@ -438,7 +428,7 @@ def decode_chunk(t: HydraTeacher, z: torch.Tensor, plan: _Plan | None = None) ->
 
 
 def _activation_(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """In-place version of :func:`activation` for the modules ``make_activation`` builds."""
+    """Apply an activation module from ``make_activation`` in place."""
     if isinstance(module, nn.GELU):
         return torch._C._nn.gelu_(x, approximate=module.approximate)
     if isinstance(module, nn.ReLU):
@@ -488,22 +478,13 @@ def _conv_into(conv: _Conv, xp: torch.Tensor, y: torch.Tensor, m: int, pixels: i
     axis the polyphase convolution is one GEMM per tap, ``(2 C_out, C_in) @ (C_in, M P)``.
     """
     xp = xp[..., :pixels]
-    rows = y.shape[0] * conv.c_out
     if not conv.shifted:
         res = F.conv2d(xp.unsqueeze(0), conv.weight, conv.bias)[0]
         y[..., :pixels].copy_(res.view(y.shape[0], conv.c_out, m, pixels))
         return
-    c_in = xp.shape[0]
     whole = pixels == y.shape[-1]
-    target = y.view(rows, m * pixels) if whole else None
-    first = xp[:, 0:m].reshape(c_in, m * pixels)
-    w = conv.weight
-    if conv.bias is not None:
-        acc = torch.addmm(conv.bias.unsqueeze(1), w[:, :, 0], first, out=target)
-    else:
-        acc = torch.mm(w[:, :, 0], first, out=target)
-    for tap in range(1, w.shape[-1]):
-        acc.addmm_(w[:, :, tap], xp[:, tap:tap + m].reshape(c_in, m * pixels))
+    target = y.view(y.shape[0] * conv.c_out, m * pixels) if whole else None
+    acc = _shifted_conv(xp, conv.weight, conv.bias, m, out=target)
     if not whole:
         y[..., :pixels].copy_(acc.view(y.shape[0], conv.c_out, m, pixels))
 
@@ -515,12 +496,10 @@ def _phase_rows(n: int) -> tuple[int, int]:
 
 def _crop_correct(conv: _Conv, x_last: torch.Tensor, y: torch.Tensor, length: int,
                   pixels: int) -> None:
-    """Remove the cropped-sample contributions from phase-major ``y`` (see :func:`_run`)."""
-    k = conv.taps_full.shape[-1]
-    p = k // 2
-    for n in range(max(0, length - p), length):
-        contrib = conv.taps_full[:, :, length + p - n] @ x_last[:, :pixels]   # (C_out, P)
-        y[n % 2, :, n // 2, :pixels] -= contrib
+    """Remove the cropped-sample contributions from phase-major ``y`` (:func:`_crop_terms`)."""
+    first, corr = _crop_terms(conv, x_last[:, :pixels], length)
+    for j, n in enumerate(range(first, length)):
+        y[n % 2, :, n // 2, :pixels] -= corr[:, j]
 
 
 def _decode_inference(t: HydraTeacher, z: torch.Tensor, out: torch.Tensor,
@@ -585,16 +564,24 @@ def _decode_inference(t: HydraTeacher, z: torch.Tensor, out: torch.Tensor,
             m = n_out
 
 
+Inference = Callable[["HydraTeacher", torch.Tensor, torch.Tensor, _Plan, int], None]
+
+
 def _chunked(fn: Callable[..., torch.Tensor], plan_fn: Callable[[HydraTeacher, bool], _Plan],
-             t: HydraTeacher, x: torch.Tensor, n_out: int) -> torch.Tensor:
-    """Apply ``fn`` to pixel chunks of a band-major ``(n_in, P)`` tensor."""
+             t: HydraTeacher, x: torch.Tensor, n_out: int,
+             inference: Inference | None = None) -> torch.Tensor:
+    """Apply ``fn`` to pixel chunks of a band-major ``(n_in, P)`` tensor.
+
+    Without gradients, ``inference`` (if given) writes the whole result into a
+    preallocated output instead.
+    """
     pixels = x.shape[-1]
     grad = _grad(t, x)
     plan = plan_fn(t, grad)
     step = _step(t)
-    if fn is decode_chunk and not grad:
+    if inference is not None and not grad:
         out = x.new_empty(n_out, pixels)
-        _decode_inference(t, x, out, plan, step)
+        inference(t, x, out, plan, step)
         return out
     if pixels <= step:
         return fn(t, x, plan)
@@ -608,14 +595,16 @@ def _chunked(fn: Callable[..., torch.Tensor], plan_fn: Callable[[HydraTeacher, b
 
 
 def _apply(fn: Callable[..., torch.Tensor], plan_fn: Callable[[HydraTeacher, bool], _Plan],
-           t: HydraTeacher, x: torch.Tensor, n_out: int) -> torch.Tensor:
+           t: HydraTeacher, x: torch.Tensor, n_out: int,
+           inference: Inference | None = None) -> torch.Tensor:
     if x.ndim == 2:  # (N, n_in) spectra: band-major is the transpose
-        return _chunked(fn, plan_fn, t, x.t(), n_out).t()
+        return _chunked(fn, plan_fn, t, x.t(), n_out, inference).t()
     n, c, h, w = x.shape
     if n == 1:
-        return _chunked(fn, plan_fn, t, x.reshape(c, h * w), n_out).view(1, n_out, h, w)
+        return _chunked(fn, plan_fn, t, x.reshape(c, h * w), n_out,
+                        inference).view(1, n_out, h, w)
     flat = x.permute(1, 0, 2, 3).reshape(c, n * h * w)
-    out = _chunked(fn, plan_fn, t, flat, n_out)
+    out = _chunked(fn, plan_fn, t, flat, n_out, inference)
     return out.view(n_out, n, h, w).permute(1, 0, 2, 3).contiguous()
 
 
@@ -646,7 +635,7 @@ def decode(t: HydraTeacher, latent: torch.Tensor) -> torch.Tensor:
     >>> bool(torch.allclose(decode(t, z), t.decode(z, kernel="reference"), atol=1e-5))
     True
     """
-    return _apply(decode_chunk, _decoder_plan, t, latent, t.bands)
+    return _apply(decode_chunk, _decoder_plan, t, latent, t.bands, _decode_inference)
 
 
 def _step(t: HydraTeacher) -> int:

@@ -539,19 +539,19 @@ def _decode_inference(t: HydraTeacher, z: torch.Tensor, out: torch.Tensor,
                 for r, n_r in enumerate(rows):
                     phase = y[r, 0, :n_r, :pixels]
                     dest = dest_all[r::2] if conv.up else dest_all
-                    if half is None:
-                        dest.copy_(phase)
-                    else:
-                        rows_w = half[r::2] if conv.up else half
-                        dest.copy_(torch.addmm(phase, rows_w, zc))
+                    dest.copy_(phase)
+                    if half is not None:  # in place on the strided rows: no temporary
+                        dest.addmm_(half[r::2] if conv.up else half, zc)
                 break
             act = plan.acts[i]
             fc1, fc2 = plan.ses[i]
             _activation_(act, y[..., :pixels])
             views = [y[r, :, :n_r, :pixels] for r, n_r in enumerate(rows)]
-            total = y[..., :pixels].sum(dim=(0, 2)) if len(rows) == 2 else views[0].sum(dim=1)
-            if len(rows) == 2 and rows[1] < rows[0]:  # drop phase 1's cropped last row
-                total -= y[1, :, rows[0] - 1, :pixels]
+            # one reduction per phase: a single sum over dims (0, 2) of the phase-major
+            # map is ~9x slower on CPU (strided reduction); the views drop cropped rows
+            total = views[0].sum(dim=1)
+            for v in views[1:]:
+                total += v.sum(dim=1)
             squeeze = total.div_(n_out)
             hidden = F.relu(torch.addmm(fc1.bias.unsqueeze(1), fc1.weight, squeeze))
             gate = torch.sigmoid(torch.addmm(fc2.bias.unsqueeze(1), fc2.weight, hidden))

@@ -465,7 +465,7 @@ class TrainConfig:
                         "check the override key"))
                 node = node[part]
             last = parts[-1]
-            if last not in node:
+            if last not in node and tuple(parts[:-1]) not in _FREE_FORM:
                 raise ConfigError(format_message(f"a key among {sorted(node)}", repr(key),
                                                  "check the override key"))
             node[last] = yaml.safe_load(value)
@@ -473,6 +473,11 @@ class TrainConfig:
 
 
 # --------------------------------------------------------------------------- helpers
+
+#: Sections whose keys are free (model configuration fields, data-set keywords): an
+#: override may add a key there, e.g. ``--set model_overrides.teacher_activation=relu``.
+_FREE_FORM: frozenset[tuple[str, ...]] = frozenset({("model_overrides",), ("data", "options")})
+
 
 def _choice(value: Any, valid: tuple[str, ...], what: str) -> None:
     if value not in valid:

@@ -17,7 +17,9 @@ from specrecon.models import teacher_kernels as tk
 from specrecon.models.teacher import HydraTeacher
 
 CASES = [
-    # bands, latent, channels, kernel, shortcut
+    # bands, latent, channels, kernel, shortcut[, activation (default gelu)]
+    (202, 17, (1, 2, 2), 5, True, "relu"),     # hydra-fast-202's teacher
+    (31, 6, (1, 4), 3, False, "silu"),
     (31, 6, (8, 16), 5, True),
     (31, 4, (4, 8), 5, False),
     (31, 8, (4, 8), 3, True),
@@ -32,9 +34,10 @@ CASES = [
 
 
 def _teacher(bands: int, latent: int, channels: tuple[int, ...], k: int,
-             shortcut: bool) -> HydraTeacher:
+             shortcut: bool, activation: str = "gelu") -> HydraTeacher:
     torch.manual_seed(bands * 100 + latent)
-    t = HydraTeacher(bands, latent, channels, kernel_size=k, linear_shortcut=shortcut)
+    t = HydraTeacher(bands, latent, channels, kernel_size=k, activation=activation,
+                     linear_shortcut=shortcut)
     with torch.no_grad():  # non-trivial biases so boundary terms are exercised
         for p in t.parameters():
             p.add_(0.1 * torch.randn_like(p))
@@ -61,7 +64,7 @@ def test_outputs_match_reference_without_grad(case: tuple) -> None:
         assert (t.decode(one) - t.decode(one, kernel="reference")).abs().max() < 1e-5
 
 
-@pytest.mark.parametrize("case", CASES[:8], ids=lambda c: f"b{c[0]}-z{c[1]}-c{c[2]}-k{c[3]}")
+@pytest.mark.parametrize("case", CASES[:10], ids=lambda c: f"b{c[0]}-z{c[1]}-c{c[2]}-k{c[3]}")
 def test_gradients_match_reference(case: tuple) -> None:
     t = _teacher(*case)
     bands, latent = case[0], case[1]

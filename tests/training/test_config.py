@@ -70,6 +70,15 @@ def test_overrides_and_aliases() -> None:
         cfg.with_overrides(["refine.nope=1"])
 
 
+def test_overrides_may_add_keys_to_free_form_sections_only() -> None:
+    cfg = TrainConfig().with_overrides(["model_overrides.teacher_activation=relu",
+                                        "model_overrides.latent=4", "data.options.residuals=0.5"])
+    assert cfg.model_overrides == {"teacher_activation": "relu", "latent": 4}
+    assert cfg.data.options == {"residuals": 0.5}
+    with pytest.raises(ConfigError, match="'data.nope'"):
+        cfg.with_overrides(["data.nope=1"])
+
+
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
 def test_shipped_recipes_load(path) -> None:
     cfg = TrainConfig.from_file(path)

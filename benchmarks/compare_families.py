@@ -13,9 +13,11 @@ scenes, the same RGB-stage steps x batch) and scored here on
 Parameters, training steps and wall time come from each model's card. Writes a Markdown
 report with the command that reproduces it (and the raw numbers as JSON next to it).
 
-Usage::
+Usage (the baselines' weights come from their recipes, e.g.
+``OMP_NUM_THREADS=1 python -m specrecon train --config configs/ccnet-natural-31.yaml --out runs/ccnet-natural-31``;
+HYDRA and MST++ are the shipped weights)::
 
-    OMP_NUM_THREADS=1 python benchmarks/compare_families.py \\
+    python benchmarks/compare_families.py \\
         --natural hydra-natural-31 mstpp-natural-31 runs/ccnet-natural-31/ccnet-natural-31.safetensors \\
                   runs/mcga-natural-31/mcga-natural-31.safetensors \\
         --satellite hydra-satellite-202 mstpp-satellite-202 \\
@@ -133,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
                for kind, models in (("natural", args.natural), ("satellite", args.satellite))
                if models]
     used = sys.argv[1:] if argv is None else argv
-    command = "OMP_NUM_THREADS=1 python benchmarks/compare_families.py " + shlex.join(used)
+    command = "python benchmarks/compare_families.py " + shlex.join(used)
     text = report(results, command, time.perf_counter() - t0)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -230,7 +230,11 @@ def _zarr_encoding(ds: xr.Dataset, user: Mapping[str, Any] | None,
     import zarr
 
     if compressor == "default":
-        comp: Any = (zarr.codecs.BloscCodec(cname="zstd", clevel=5, shuffle="bitshuffle"),)
+        # zstd level 1: a reconstructed float32 cube compresses little (its mantissas are
+        # noise-like); level 5 saved 2 % more space at 3.5x the encoding time, which made
+        # compression a sixth of the whole GeoTIFF -> zarr pipeline
+        # (benchmarks/results/pipeline_throughput.md).
+        comp: Any = (zarr.codecs.BloscCodec(cname="zstd", clevel=1, shuffle="bitshuffle"),)
     elif compressor is None:
         comp = None
     else:
@@ -423,7 +427,7 @@ def to_zarr(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike[str], *, mod
     encoding : mapping, optional
         Per-variable encoding merged over the defaults.
     compressor : zarr codec, sequence of codecs, None or "default"
-        Default: Blosc zstd level 5 with bit-shuffle.
+        Default: Blosc zstd level 1 with bit-shuffle.
     progress : bool
         Show a progress bar over the chunks written.
     resume : bool

@@ -408,10 +408,12 @@ def blend_region(image: np.ndarray, origin: tuple[int, int], out: tuple[int, int
         stack = np.stack([image[:, int(grid.y.starts[i]) - oy:int(grid.y.starts[i]) - oy + ty,
                                 int(grid.x.starts[j]) - ox:int(grid.x.starts[j]) - ox + tx]
                           for i, j in batch]).astype("float32", copy=False)
-        pred = np.asarray(predict(stack))
+        pred = np.asarray(predict(stack), dtype="float32")
         if pred.shape != (len(batch), bands, ty, tx):
             raise ValueError(f"predict returned shape {pred.shape}, expected "
                              f"{(len(batch), bands, ty, tx)}")
+        if not pred.flags.writeable:
+            pred = pred.copy()
         for (i, j), p in zip(batch, pred):
             gy, gx = int(grid.y.starts[i]), int(grid.x.starts[j])
             # intersection of the tile with the output region, scene coordinates
@@ -419,7 +421,9 @@ def blend_region(image: np.ndarray, origin: tuple[int, int], out: tuple[int, int
             c0, c1 = max(gx, x0), min(gx + tx, x1)
             w = np.outer(grid.y.window(i)[a0 - gy:a1 - gy],
                          grid.x.window(j)[c0 - gx:c1 - gx]).astype("float32")
-            acc[:, a0 - y0:a1 - y0, c0 - x0:c1 - x0] += p[:, a0 - gy:a1 - gy, c0 - gx:c1 - gx] * w
+            part = p[:, a0 - gy:a1 - gy, c0 - gx:c1 - gx]
+            part *= w  # weighted in place: no bands x tile temporary per tile
+            acc[:, a0 - y0:a1 - y0, c0 - x0:c1 - x0] += part
             wsum[a0 - y0:a1 - y0, c0 - x0:c1 - x0] += w
         if on_tiles is not None:
             on_tiles(len(batch))

@@ -435,7 +435,7 @@ def to_zarr(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike[str], *, mod
         store does not exist yet). The store's fingerprint must match ``obj``.
     rows_per_step : int, optional
         Chunk rows written per step. Default: enough rows to give every
-        thread (or cluster thread) about two chunks.
+        thread (or cluster thread) about four chunks.
 
     Returns
     -------
@@ -505,7 +505,10 @@ def to_zarr(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike[str], *, mod
         threads = (sum(client.nthreads().values()) if client is not None
                    else (os.cpu_count() or 1))
         per_row = math.prod(len(c) for d, c in zip(main.dims, main_chunks) if d != ydim)
-        rows_per_step = max(1, math.ceil(2 * threads / max(per_row, 1)))
+        # about four chunks per thread and step: each step ends at a barrier (its write is
+        # recorded for resume), where threads wait for the step's last chunk; with two
+        # chunks per thread a 1536^2 scene in 512 px chunks on 2 threads wrote 18 % slower
+        rows_per_step = max(1, math.ceil(4 * threads / max(per_row, 1)))
     steps = _steps(edges, int(rows_per_step))
 
     plan = _read_plan(path) if resume else None

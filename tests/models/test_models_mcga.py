@@ -4,7 +4,6 @@ never touches the given model; save/load and tiled inference work."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 
@@ -141,30 +140,3 @@ def test_save_load_round_trip(tmp_path) -> None:
     rgb = torch.rand(1, 3, 12, 12)
     with torch.no_grad():
         assert torch.equal(model(rgb), loaded(rgb))
-
-
-def test_tiled_reconstruction() -> None:
-    from specrecon.cube import make_rgb
-    from specrecon.inference import reconstruct
-
-    torch.manual_seed(0)
-    model = create_model("mcga-tiny-31").eval()
-    data = np.random.default_rng(0).random((3, 40, 56), dtype="float32")
-    rgb = make_rgb(data, y=np.arange(40) * -10.0, x=np.arange(56) * 10.0)
-    wl = np.arange(400, 701, 10.0)
-    ref = reconstruct(rgb, model, tile_size=32, overlap=8, device="cpu", wavelengths=wl)
-    got = reconstruct(rgb.chunk({"y": 24, "x": 24}), model, tile_size=32, overlap=8,
-                      device="cpu", wavelengths=wl)
-    assert ref.shape == (31, 40, 56) and np.isfinite(ref.values).all()
-    np.testing.assert_allclose(got.values, ref.values, atol=1e-5, rtol=0)
-
-
-def test_images_of_a_batch_are_independent() -> None:
-    torch.manual_seed(0)
-    model = create_model("mcga-tiny-31").eval()
-    a, b = torch.rand(1, 3, 13, 9), torch.rand(1, 3, 13, 9)
-    with torch.no_grad():
-        both = model(torch.cat([a, b]))
-        assert torch.allclose(both[1:], model(b), atol=1e-5)
-    with torch.no_grad():
-        assert model(torch.rand(2, 3, 1, 1)).shape == (2, 31, 1, 1)

@@ -1,10 +1,12 @@
-"""Registry: names, overrides, errors, and every registered config's forward/backward."""
+"""Registry: names, overrides, errors, every registered config's forward/backward, and the
+behaviour every family shares (batch independence, chunk-invariant tiling)."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -72,12 +74,34 @@ def test_any_spatial_size(name: str, hw: tuple[int, int]) -> None:
         assert model(torch.rand(2, 3, *hw)).shape == (2, 31, *hw)
 
 
-def test_padding_does_not_leak_into_batch() -> None:
-    model = create_model("hydra-tiny-31").eval()
+@pytest.mark.parametrize("name", ["hydra-tiny-31", "ccnet-tiny-31", "mcga-tiny-31"])
+def test_images_of_a_batch_are_independent(name: str) -> None:
+    """Padding and per-image attention statistics never mix the images of a batch."""
+    torch.manual_seed(0)
+    model = create_model(name).eval()
     a, b = torch.rand(1, 3, 13, 9), torch.rand(1, 3, 13, 9)
     with torch.no_grad():
         both = model(torch.cat([a, b]))
         assert torch.allclose(both[1:], model(b), atol=1e-5)
+    with torch.no_grad():
+        assert model(torch.rand(2, 3, 1, 1)).shape == (2, 31, 1, 1)
+
+
+@pytest.mark.parametrize("name", ["ccnet-tiny-31", "mcga-tiny-31"])
+def test_tiled_reconstruction_does_not_depend_on_chunks(name: str) -> None:
+    from specrecon.cube import make_rgb
+    from specrecon.inference import reconstruct
+
+    torch.manual_seed(0)
+    model = create_model(name).eval()
+    data = np.random.default_rng(0).random((3, 40, 56), dtype="float32")
+    rgb = make_rgb(data, y=np.arange(40) * -10.0, x=np.arange(56) * 10.0)
+    wl = np.arange(400, 701, 10.0)
+    ref = reconstruct(rgb, model, tile_size=32, overlap=8, device="cpu", wavelengths=wl)
+    got = reconstruct(rgb.chunk({"y": 24, "x": 24}), model, tile_size=32, overlap=8,
+                      device="cpu", wavelengths=wl)
+    assert ref.shape == (31, 40, 56) and np.isfinite(ref.values).all()
+    np.testing.assert_allclose(got.values, ref.values, atol=1e-5, rtol=0)
 
 
 def test_overrides() -> None:

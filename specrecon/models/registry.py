@@ -245,13 +245,6 @@ def _register_defaults() -> None:
         "hydra-lite-202": HydraConfig(bands=202, latent=17, teacher_channels=(2, 2, 2),
                                       student_dim=8, student_blocks=(1, 1, 1, 1),
                                       student_heads=(1, 2, 2, 4), student_expansion=1.5),
-        # hydra-lite-202 with one channel in the teacher's widest level (the last decoder
-        # level, 101 positions, feeding the 202-band head): its activations halve
-        # (benchmarks/results/profile_parts.md, "Architecture choice").
-        "hydra-fast-202": HydraConfig(bands=202, latent=17, teacher_channels=(1, 2, 2),
-                                      student_dim=8,
-                                      student_blocks=(1, 1, 1, 1),
-                                      student_heads=(1, 2, 2, 4), student_expansion=1.5),
         "hydra-31": HydraConfig(bands=31, latent=6, teacher_channels=(16, 32),
                                 student_dim=20, student_blocks=(1, 2, 2, 3),
                                 student_heads=(1, 2, 4, 8)),
@@ -262,6 +255,11 @@ def _register_defaults() -> None:
                                  student_dim=20, student_blocks=(1, 2, 2, 3),
                                  student_heads=(1, 2, 4, 8)),
     }
+    # hydra-lite-202 with one channel in the teacher's widest level (the last decoder level,
+    # 101 positions, feeding the 202-band head): its activations halve
+    # (benchmarks/results/profile_parts.md, "Architecture choice").
+    hydra["hydra-fast-202"] = dataclasses.replace(hydra["hydra-lite-202"],
+                                                  teacher_channels=(1, 2, 2))
     mst = {
         "mst-plus-plus-tiny-31": MSTPlusPlusConfig(bands=31, n_feat=8, stages=1, ffn_mult=1),
         "mst-plus-plus-tiny-202": MSTPlusPlusConfig(bands=202, n_feat=8, stages=1, ffn_mult=1),

@@ -61,7 +61,7 @@ import math
 import os
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -234,7 +234,7 @@ def _zarr_encoding(ds: xr.Dataset, user: Mapping[str, Any] | None,
         # noise-like); level 5 saved 2 % more space at 3.5x the encoding time, which made
         # compression a sixth of the whole GeoTIFF -> zarr pipeline
         # (benchmarks/results/pipeline_throughput.md).
-        comp: Any = (zarr.codecs.BloscCodec(cname="zstd", clevel=1, shuffle="bitshuffle"),)
+        comp: Any = (zarr.codecs.BloscCodec(cname="lz4", clevel=5, shuffle="shuffle"),)
     elif compressor is None:
         comp = None
     else:
@@ -396,6 +396,71 @@ def _consolidate(path: Path) -> None:
         zarr.consolidate_metadata(str(path))
 
 
+def _rows_in(edges: list[int], a: int, b: int) -> int:
+    return int(np.searchsorted(edges, b) - np.searchsorted(edges, a))
+
+
+def compute_steps(steps: Mapping[int, Any], on_done: Callable[[int], None]) -> None:
+    """Compute dask collections as one graph, calling ``on_done(i)`` as each one finishes.
+
+    One graph instead of one ``compute`` per step: no thread waits at a step's end for
+    its slowest chunk while the next step's chunks could run (the write-step barrier
+    left a third of the thread time idle in ``benchmarks/pipeline_throughput.py``).
+    ``on_done`` runs in the calling thread (the local schedulers' scheduling loop, or
+    the client's ``as_completed`` loop), so it may record progress without locks.
+
+    Parameters
+    ----------
+    steps : mapping of int -> dask collection
+        E.g. the ``Delayed`` of ``Dataset.to_zarr(region=..., compute=False)``.
+    on_done : callable
+        Called once with each step's id when that step's collection is computed.
+
+    Examples
+    --------
+    >>> import dask
+    >>> finished = []
+    >>> compute_steps({0: dask.delayed(sum)([1, 2]), 1: dask.delayed(max)([3, 4])},
+    ...               finished.append)
+    >>> sorted(finished)
+    [0, 1]
+    """
+    if not steps:
+        return
+    client = _client()
+    if client is not None:
+        from distributed import as_completed
+
+        futures = client.compute(list(steps.values()))
+        ids = {f.key: i for f, i in zip(futures, steps)}
+        try:
+            for fut in as_completed(futures):
+                fut.result()                      # raises the step's error, if any
+                on_done(ids[fut.key])
+        except BaseException:
+            client.cancel(futures)
+            raise
+        return
+    import dask
+    from dask.callbacks import Callback
+    from dask.core import flatten
+
+    keys: dict[Any, int] = {key: i for i, obj in steps.items()
+                            for key in flatten(obj.__dask_keys__())}
+    remaining = {i: sum(1 for k in keys if keys[k] == i) for i in steps}
+
+    def posttask(key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
+        i = keys.get(key)
+        if i is None:
+            return
+        remaining[i] -= 1
+        if remaining[i] == 0:
+            on_done(i)
+
+    with Callback(posttask=posttask):
+        dask.compute(*steps.values())
+
+
 def _steps(edges: list[int], rows_per_step: int) -> list[tuple[int, int]]:
     idx = list(range(0, len(edges) - 1, rows_per_step)) + [len(edges) - 1]
     return [(edges[a], edges[b]) for a, b in itertools.pairwise(idx)]
@@ -547,22 +612,26 @@ def to_zarr(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike[str], *, mod
         from tqdm.auto import tqdm
 
         bar = tqdm(total=per_row_chunks * (len(edges) - 1), desc="to_zarr", unit="chunk")
-    try:
-        for i, (a, b) in enumerate(steps):
-            nrows = int(np.searchsorted(edges, b) - np.searchsorted(edges, a))
-            if i in done:
-                if bar is not None:
-                    bar.update(per_row_chunks * nrows)
-                continue
-            sub = ds.drop_vars(drop).isel({ydim: slice(a, b)})
-            delayed = sub.to_zarr(path, region={ydim: slice(a, b)}, mode="r+", compute=False,
-                                  consolidated=False)
-            compute_with_progress(delayed, False)
-            done.add(i)
-            plan["done"] = sorted(done)
-            _write_plan(path, plan)
+    todo: dict[int, Any] = {}
+    for i, (a, b) in enumerate(steps):
+        if i in done:
             if bar is not None:
-                bar.update(per_row_chunks * nrows)
+                bar.update(per_row_chunks * _rows_in(edges, a, b))
+            continue
+        sub = ds.drop_vars(drop).isel({ydim: slice(a, b)})
+        todo[i] = sub.to_zarr(path, region={ydim: slice(a, b)}, mode="r+", compute=False,
+                              consolidated=False, write_empty_chunks=True)
+
+    def step_done(i: int) -> None:
+        done.add(i)
+        plan["done"] = sorted(done)
+        _write_plan(path, plan)
+        if bar is not None:
+            a, b = steps[i]
+            bar.update(per_row_chunks * _rows_in(edges, a, b))
+
+    try:
+        compute_steps(todo, step_done)
     finally:
         if bar is not None:
             bar.close()

@@ -13,7 +13,7 @@ import xarray as xr
 import specrecon  # noqa: F401  (registers .hsr)
 from specrecon.cube import make_cube
 from specrecon.errors import ChunkingError, DatasetFormatError
-from specrecon.io import WRITE_PLAN_ATTR, open_cube, to_netcdf, to_zarr
+from specrecon.io import WRITE_PLAN_ATTR, compute_steps, open_cube, to_netcdf, to_zarr
 
 WL = np.arange(400, 701, 10.0)
 
@@ -104,6 +104,30 @@ class _Flaky:
         return block
 
 
+def _interrupt(store: Path, done: list[int]) -> None:
+    """Make a finished store look like a write stopped after the steps in ``done``."""
+    import zarr
+
+    group = zarr.open_group(str(store), mode="r+", use_consolidated=False)
+    group.attrs[WRITE_PLAN_ATTR] = {**group.attrs[WRITE_PLAN_ATTR], "done": done,
+                                    "complete": False}
+
+
+def test_compute_steps_reports_each_finished_step_once() -> None:
+    finished: list[int] = []
+    compute_steps({i: dask.delayed(sum)([i, 1]) for i in range(5)}, finished.append)
+    assert sorted(finished) == [0, 1, 2, 3, 4]
+
+    def boom(_: int) -> int:
+        raise RuntimeError("step failed")
+
+    finished.clear()
+    steps = {0: dask.delayed(sum)([1]), 1: dask.delayed(boom)(1), 2: dask.delayed(sum)([2])}
+    with dask.config.set(scheduler="synchronous"), pytest.raises(RuntimeError, match="step"):
+        compute_steps(steps, finished.append)
+    assert 1 not in finished and set(finished) <= {0, 2}
+
+
 def test_interrupted_zarr_write_resumes_to_the_same_store(tmp_path: Path) -> None:
     base = _geo_cube()
     src = da.from_array(base.values, chunks=(31, 6, 20))
@@ -118,10 +142,18 @@ def test_interrupted_zarr_write_resumes_to_the_same_store(tmp_path: Path) -> Non
         with pytest.raises(RuntimeError, match="simulated crash"):
             to_zarr(cube_from(crash), tmp_path / "part.zarr", rows_per_step=1)
         plan = xr.open_zarr(tmp_path / "part.zarr", consolidated=False).attrs[WRITE_PLAN_ATTR]
-        assert plan["done"] == [0, 1] and plan["complete"] is False
+        # the steps run as one graph in dask's order: the rows stored before the crash
+        # are recorded (which ones depends on that order), the crashed row is not
+        assert 2 not in plan["done"] and plan["complete"] is False
         again = _Flaky(None)
         to_zarr(cube_from(again), tmp_path / "part.zarr", resume=True, rows_per_step=1)
-    assert sorted(set(again.rows)) == [2, 3]          # rows 0 and 1 were not recomputed
+        # exactly the rows that were not recorded are computed again
+        assert sorted(set(again.rows)) == sorted({0, 1, 2, 3} - set(plan["done"]))
+        # the same with a known record: a write stopped after rows 0 and 1
+        _interrupt(tmp_path / "part.zarr", [0, 1])
+        last = _Flaky(None)
+        to_zarr(cube_from(last), tmp_path / "part.zarr", resume=True, rows_per_step=1)
+        assert sorted(set(last.rows)) == [2, 3]
     a, b = open_cube(full).load(), open_cube(tmp_path / "part.zarr").load()
     xr.testing.assert_identical(a.drop_attrs(), b.drop_attrs())
     assert b.rio.crs.to_epsg() == 32633

@@ -9,24 +9,27 @@ Writing follows the conventions of the xarray/rioxarray ecosystem:
   explicit ``encoding=`` argument would otherwise drop it);
 * global attributes ``Conventions = "CF-1.10"``, ``history`` (appended) and
   ``source``;
-* the whole spectrum in one chunk; zarr 3 Blosc/zstd (bit-shuffle), NetCDF
+* the whole spectrum in one chunk; zarr 3 Blosc/LZ4 (byte shuffle), NetCDF
   zlib level 4 with ~4 MB chunks.
 
 Resumable zarr writes
 ---------------------
-A dask-backed cube is written in *steps* of whole chunk rows along ``y``:
+A dask-backed cube is written in *steps* of whole chunk rows along ``y``
+(one chunk row per step unless ``rows_per_step`` says otherwise):
 
 1. the store is created with ``to_zarr(compute=False)`` (metadata and the
    small coordinates only) and a write plan is stored in the group attribute
    ``specrecon_write``: ``{"dim", "edges", "shape", "steps", "fingerprint",
    "done": [], "complete": false}``;
-2. each step is written with ``to_zarr(region={y: slice(a, b)})`` and its
-   index appended to ``done`` right after it lands;
+2. each step is a ``to_zarr(region={y: slice(a, b)}, compute=False)``; all
+   steps are computed as **one** dask graph (:func:`compute_steps`), and each
+   step's index is appended to ``done`` as soon as its last chunk has landed
+   -- no thread waits at a step's end for the step's slowest chunk;
 3. at the end ``complete`` becomes true and the metadata is consolidated, so
    a plain ``xr.open_zarr(path, decode_coords="all")`` opens the store quietly.
 
-Memory stays bounded by one step (a few chunk rows), however large the
-scene. If the process dies, ``to_zarr(cube, path, resume=True)`` re-opens
+Memory stays bounded by the chunks in flight (dask computes each chunk and
+writes it before moving on), however large the scene. If the process dies, ``to_zarr(cube, path, resume=True)`` re-opens
 the plan, checks that it continues **the same cube** -- the *fingerprint*:
 shape, chunks, dtype, variables, the input's identity (``input_token``), the
 model's sha256, the input scaling, the tile grid and the specrecon version --
@@ -230,10 +233,10 @@ def _zarr_encoding(ds: xr.Dataset, user: Mapping[str, Any] | None,
     import zarr
 
     if compressor == "default":
-        # zstd level 1: a reconstructed float32 cube compresses little (its mantissas are
-        # noise-like); level 5 saved 2 % more space at 3.5x the encoding time, which made
-        # compression a sixth of the whole GeoTIFF -> zarr pipeline
-        # (benchmarks/results/pipeline_throughput.md).
+        # LZ4 with byte shuffle: a reconstructed float32 cube compresses little (its
+        # mantissas are noise-like); on a 202-band HYDRA cube it encoded 2.3x faster than
+        # zstd level 1 with bit-shuffle for a 1.6 % larger output (ratio 1.32 vs 1.34;
+        # benchmarks/results/pipeline_throughput.md).
         comp: Any = (zarr.codecs.BloscCodec(cname="lz4", clevel=5, shuffle="shuffle"),)
     elif compressor is None:
         comp = None
@@ -492,15 +495,16 @@ def to_zarr(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike[str], *, mod
     encoding : mapping, optional
         Per-variable encoding merged over the defaults.
     compressor : zarr codec, sequence of codecs, None or "default"
-        Default: Blosc zstd level 1 with bit-shuffle.
+        Default: Blosc LZ4 level 5 with byte shuffle.
     progress : bool
         Show a progress bar over the chunks written.
     resume : bool
         Continue an interrupted write to ``path`` (a fresh write if the
         store does not exist yet). The store's fingerprint must match ``obj``.
     rows_per_step : int, optional
-        Chunk rows written per step. Default: enough rows to give every
-        thread (or cluster thread) about four chunks.
+        Chunk rows per recorded step (default 1: every chunk row is recorded
+        as soon as it is written). All steps run as one dask graph, so this
+        sets how much an interrupted write redoes, not how the work is scheduled.
 
     Returns
     -------
@@ -565,16 +569,9 @@ def to_zarr(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike[str], *, mod
     fingerprint = _fingerprint(ds, main)
     edges = [int(e) for e in np.concatenate([[0], np.cumsum(main_chunks[main.dims.index(ydim)])])]
     shape = [int(s) for s in main.shape]
-    if rows_per_step is None:
-        client = _client()
-        threads = (sum(client.nthreads().values()) if client is not None
-                   else (os.cpu_count() or 1))
-        per_row = math.prod(len(c) for d, c in zip(main.dims, main_chunks) if d != ydim)
-        # about four chunks per thread and step: each step ends at a barrier (its write is
-        # recorded for resume), where threads wait for the step's last chunk; with two
-        # chunks per thread a 1536^2 scene in 512 px chunks on 2 threads wrote 18 % slower
-        rows_per_step = max(1, math.ceil(4 * threads / max(per_row, 1)))
-    steps = _steps(edges, int(rows_per_step))
+    # the steps only set how finely progress is recorded for resume: they are computed as
+    # one graph (compute_steps), so a step's end is not a barrier
+    steps = _steps(edges, 1 if rows_per_step is None else max(1, int(rows_per_step)))
 
     plan = _read_plan(path) if resume else None
     if plan is not None:

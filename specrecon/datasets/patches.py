@@ -78,6 +78,21 @@ def _crop(arr: Any, y0: int, x0: int, p: int) -> np.ndarray:
     return np.asarray(getattr(window, "values", window), dtype="float32")
 
 
+def check_brightness_range(value: Any) -> tuple[float, float] | None:
+    """``value`` as ``(low, high)`` with ``0 < low <= high``, or None; ConfigError otherwise."""
+    if value is None:
+        return None
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError):
+        lo = hi = float("nan")
+    if not (0.0 < lo <= hi and np.isfinite(hi)):
+        raise ConfigError(format_message(
+            "brightness_range as (low, high) with 0 < low <= high", repr(value),
+            "e.g. brightness_range=(0.7, 1.3)"))
+    return lo, hi
+
+
 def _augment(arrays: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
     """Apply one of the 8 rot90/flip symmetries, the same one, to every array."""
     k = int(rng.integers(4))
@@ -192,6 +207,13 @@ class PairedPatchDataset(Dataset):
     seed : int, default 0
         Base seed; together with the epoch (:meth:`set_epoch`) and the index it
         fixes everything random about an item.
+    brightness_range : (float, float), optional
+        Multiply each patch's RGB and cube by one factor drawn uniformly from
+        this range (a brighter or darker surface seen by the same linear
+        sensor): teaches that brightness scales the spectrum instead of
+        leaving it to the scene's context. Exact for linear RGB (reflectance
+        composites such as ``sentinel2_msi_rgb``); with ``simulate`` the RGB is
+        simulated from the scaled cube.
     wavelengths : array-like, optional
         Band centres (nm) for numpy cubes when ``simulate`` is used; DataArray
         cubes carry their own ``wavelength`` coordinate.
@@ -220,8 +242,10 @@ class PairedPatchDataset(Dataset):
     def __init__(self, pairs: Sequence[tuple[Any, Any]], patch_size: int = 64, *,
                  patches_per_item: int = 8, augment: bool = True,
                  simulate: str | Any | Mapping[str, Any] | None = None, seed: int = 0,
-                 wavelengths: Sequence[float] | np.ndarray | None = None) -> None:
+                 wavelengths: Sequence[float] | np.ndarray | None = None,
+                 brightness_range: Sequence[float] | None = None) -> None:
         self.pairs = pairs
+        self.brightness_range = check_brightness_range(brightness_range)
         self.patch_size = _check_positive_int(patch_size, "patch_size")
         self.patches_per_item = _check_positive_int(patches_per_item, "patches_per_item")
         self.augment = bool(augment)
@@ -297,10 +321,16 @@ class PairedPatchDataset(Dataset):
         y0 = int(rng.integers(h - p + 1))
         x0 = int(rng.integers(w - p + 1))
         cube_patch = _crop(cube, y0, x0, p)
+        gain = (float(rng.uniform(*self.brightness_range))
+                if self.brightness_range is not None else None)
+        if gain is not None:
+            cube_patch = cube_patch * np.float32(gain)
         if self._sim_kwargs is not None:
             rgb_patch = self._simulate(cube_patch, cube, rng)
         else:
             rgb_patch = _crop(rgb, y0, x0, p)
+            if gain is not None:
+                rgb_patch = rgb_patch * np.float32(gain)
         if self.augment:
             rgb_patch, cube_patch = _augment([rgb_patch, cube_patch], rng)
         return torch.from_numpy(rgb_patch), torch.from_numpy(cube_patch)

@@ -186,6 +186,10 @@ class DataConfig:
         unlike whole-image inference; needed for cube-only datasets.
     augment : bool
         Random rot90/flip of training patches.
+    brightness_range : [float, float], optional
+        Scale each RGB / cube training patch by one factor drawn from this
+        range (student and refinement; see
+        :class:`~specrecon.datasets.patches.PairedPatchDataset`).
     patches_per_item : int
         Patches drawn per scene and epoch.
     split, val_split : str
@@ -213,6 +217,7 @@ class DataConfig:
     illuminant: str | list[str] | None = None
     simulate: bool = False
     augment: bool = True
+    brightness_range: list[float] | None = None
     patches_per_item: int = 8
     split: str = "train"
     val_split: str = "validation"
@@ -228,6 +233,9 @@ class DataConfig:
             raise ConfigError(format_message("data.options only for synthetic data",
                                              f"options with data.kind={self.kind!r}",
                                              "remove data.options"))
+        from specrecon.datasets.patches import check_brightness_range
+
+        check_brightness_range(self.brightness_range)   # ConfigError naming the range
         if self.kind in ("arad1k", "hyspecnet") and not self.root:
             raise ConfigError(format_message(f"data.root for data.kind={self.kind!r}", "none",
                                              "set data.root to the dataset folder"))

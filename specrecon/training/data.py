@@ -283,7 +283,8 @@ class MultiSizeSource(BatchSource):
 def batch_source(data: Any, *, stage: str, batch_size: int, patch_size: int, seed: int,
                  patches_per_item: int = 8, augment: bool = True,
                  simulate: Any = None,
-                 patch_sizes: Sequence[int] | None = None) -> BatchSource:
+                 patch_sizes: Sequence[int] | None = None,
+                 brightness_range: Sequence[float] | None = None) -> BatchSource:
     """Build the batch source of one stage from any accepted training input.
 
     Parameters
@@ -297,7 +298,7 @@ def batch_source(data: Any, *, stage: str, batch_size: int, patch_size: int, see
         Items per step and patch side.
     seed : int
         Seed of the data order and of the patch draws.
-    patches_per_item, augment, simulate
+    patches_per_item, augment, simulate, brightness_range
         Passed to :class:`~specrecon.datasets.patches.PairedPatchDataset`.
     patch_sizes : sequence of int, optional
         Patch stages (not the teacher) on sequences of pairs: draw each step's
@@ -329,12 +330,14 @@ def batch_source(data: Any, *, stage: str, batch_size: int, patch_size: int, see
         for side in sorted({int(v) for v in patch_sizes}):
             n = max(1, round(batch_size * (patch_size / side) ** 2))
             sub = PairedPatchDataset(pairs, side, patches_per_item=patches_per_item,
-                                     augment=augment, simulate=simulate, seed=seed * 7919 + side)
+                                     augment=augment, simulate=simulate, seed=seed * 7919 + side,
+                                     brightness_range=brightness_range)
             sources[side] = IndexedSource(sub, n, seed * 7919 + side)
         return MultiSizeSource(sources, seed)
     else:
         ds = PairedPatchDataset(pairs, patch_size, patches_per_item=patches_per_item,
-                                augment=augment, simulate=simulate, seed=seed)
+                                augment=augment, simulate=simulate, seed=seed,
+                                brightness_range=brightness_range)
     return IndexedSource(ds, batch_size, seed)
 
 

@@ -143,6 +143,7 @@ def make_card(model: nn.Module, config: TrainConfig, result: TrainResult | None 
                  "split": c.data.split, "val_split": c.data.val_split,
                  "synthetic": c.data.kind.startswith("synthetic-"),
                  "patches_per_item": c.data.patches_per_item, "augment": c.data.augment,
+                 "brightness_range": c.data.brightness_range,
                  "simulate_per_patch": c.data.simulate},
         "command": command if command is not None else " ".join(sys.argv),
     }

@@ -135,6 +135,7 @@ def _source(data: Any, name: str, config: TrainConfig) -> Any:
     return batch_source(data, stage=name, batch_size=cfg.batch_size, patch_size=cfg.patch_size,
                         seed=config.seed * 1000 + STAGE_NAMES.index(name),
                         patches_per_item=d.patches_per_item, augment=d.augment,
+                        brightness_range=d.brightness_range,
                         simulate=d.sensor if d.simulate else None)
 
 

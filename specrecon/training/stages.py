@@ -237,6 +237,7 @@ def _source(data: Any, name: str, config: TrainConfig) -> Any:
                         seed=config.seed * 1000 + list(("teacher", "student", "refine", "direct",
                                                         "baseline")).index(name),
                         patches_per_item=d.patches_per_item, augment=d.augment,
+                        brightness_range=d.brightness_range,
                         simulate=simulate, patch_sizes=cfg.patch_sizes)
 
 

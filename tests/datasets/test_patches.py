@@ -71,6 +71,29 @@ def test_no_augment_gives_plain_windows():
         assert (k, flip) == (0, False)
 
 
+def test_brightness_range_scales_rgb_and_cube_alike():
+    rgb_full, cube_full = _pair()
+    before = cube_full.copy()
+    plain = PairedPatchDataset([(rgb_full, cube_full)], patch_size=8, patches_per_item=12,
+                               augment=False)
+    bright = PairedPatchDataset([(rgb_full, cube_full)], patch_size=8, patches_per_item=12,
+                                augment=False, brightness_range=(0.5, 2.0))
+    gains = []
+    for i in range(len(bright)):
+        rgb, cube = (t.numpy() for t in bright[i])
+        # the pair stays consistent: the RGB is the same bands of the scaled cube
+        np.testing.assert_allclose(rgb, cube[[25, 15, 5]], rtol=1e-6)
+        y0, x0, _, _ = _locate(plain[i][1].numpy(), cube_full)[0]   # same window as unscaled
+        g = cube / cube_full[:, y0:y0 + 8, x0:x0 + 8]
+        np.testing.assert_allclose(g, g.flat[0], rtol=1e-5)        # one factor per patch
+        gains.append(float(g.flat[0]))
+    assert 0.5 <= min(gains) and max(gains) <= 2.0 and max(gains) - min(gains) > 0.3
+    assert np.array_equal(cube_full, before)                        # the source is untouched
+    for bad in [(0.0, 1.0), (1.2, 0.8), (1.0,), "bright"]:
+        with pytest.raises(ConfigError, match="brightness_range"):
+            PairedPatchDataset([(rgb_full, cube_full)], patch_size=8, brightness_range=bad)
+
+
 def test_deterministic_per_seed_epoch_index():
     pairs = [_pair(), _pair(seed=1)]
     a = PairedPatchDataset(pairs, patch_size=8, seed=3)

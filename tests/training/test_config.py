@@ -53,6 +53,7 @@ def test_unknown_key_in_file(tmp_path) -> None:
     ({"student": {"steps": "many"}}, "integer"),
     ({"data": {"kind": "arad1k"}}, "data.root"),
     ({"precision": "fp8"}, "precision"),
+    ({"data": {"brightness_range": [1.3, 0.7]}}, "brightness_range"),
 ])
 def test_invalid_values(raw, match) -> None:
     with pytest.raises(ConfigError, match=match):
@@ -64,6 +65,8 @@ def test_overrides_and_aliases() -> None:
                                         "stages=[direct]", "model_overrides={latent: 4}"])
     assert cfg.teacher.steps == 5 and cfg.refine.lr == 1e-5 and cfg.data.n_val == 0
     assert cfg.stages == ("direct",) and cfg.model_overrides == {"latent": 4}
+    assert TrainConfig().with_overrides(
+        ["data.brightness_range=[0.7, 1.3]"]).data.brightness_range == [0.7, 1.3]
     with pytest.raises(ConfigError, match="KEY=VALUE"):
         cfg.with_overrides(["teacher.steps"])
     with pytest.raises(ConfigError, match="'refine.nope'"):

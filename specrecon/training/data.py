@@ -43,7 +43,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from specrecon.errors import ConfigError, EmptyInputError, format_message
-from specrecon.training.config import DATA_KINDS
+from specrecon.training.config import DATA_KINDS, STAGE_NAMES, TrainConfig
 
 __all__ = [
     "BatchSource",
@@ -52,6 +52,7 @@ __all__ = [
     "MultiSizeSource",
     "as_pairs",
     "batch_source",
+    "stage_source",
     "load_data",
     "open_split",
     "split_pair",
@@ -339,6 +340,36 @@ def batch_source(data: Any, *, stage: str, batch_size: int, patch_size: int, see
                                 augment=augment, simulate=simulate, seed=seed,
                                 brightness_range=brightness_range)
     return IndexedSource(ds, batch_size, seed)
+
+
+def stage_source(data: Any, name: str, config: TrainConfig) -> BatchSource:
+    """The batch source of training stage ``name`` as ``config`` describes it.
+
+    The one place that maps a :class:`~specrecon.training.TrainConfig` (the stage's batch
+    and patch sizes, ``data.augment`` / ``brightness_range`` / ``patches_per_item`` /
+    ``simulate``) and the stage's seed (``seed * 1000 + index in STAGE_NAMES``) to
+    :func:`batch_source`; every family's trainer calls it.
+
+    Parameters
+    ----------
+    data : sequence of pairs / Scenes, Dataset or DataLoader
+        See :func:`batch_source`.
+    name : str
+        Stage name (one of ``STAGE_NAMES``).
+    config : TrainConfig
+        The validated run configuration.
+
+    Returns
+    -------
+    BatchSource
+    """
+    cfg = config.stage(name)
+    d = config.data
+    return batch_source(data, stage=name, batch_size=cfg.batch_size, patch_size=cfg.patch_size,
+                        seed=config.seed * 1000 + STAGE_NAMES.index(name),
+                        patches_per_item=d.patches_per_item, augment=d.augment,
+                        brightness_range=d.brightness_range,
+                        simulate=d.sensor if d.simulate else None, patch_sizes=cfg.patch_sizes)
 
 
 # --------------------------------------------------------------------------- config data

@@ -48,8 +48,8 @@ from torch import nn
 
 from specrecon.errors import ModelMismatchError, format_message
 from specrecon.models.mcga import MCGA, tta_adapt
-from specrecon.training.config import MCGA_STAGES, STAGE_NAMES, TrainConfig
-from specrecon.training.data import batch_source, split_pair
+from specrecon.training.config import MCGA_STAGES, TrainConfig
+from specrecon.training.data import split_pair, stage_source
 from specrecon.training.loop import Callback, Run, StageSpec, TrainResult, loss_function
 
 __all__ = ["train_mcga_prior", "train_mcga_mapping", "train_mcga", "mcga_test_time_adapt",
@@ -127,16 +127,10 @@ class _CubesOnly(Sequence):
 
 
 def _source(data: Any, name: str, config: TrainConfig) -> Any:
-    cfg = config.stage(name)
-    d = config.data
-    if (name == "prior" and isinstance(data, Sequence) and not d.simulate
+    if (name == "prior" and isinstance(data, Sequence) and not config.data.simulate
             and not isinstance(data, (str, bytes))):
         data = _CubesOnly(data)
-    return batch_source(data, stage=name, batch_size=cfg.batch_size, patch_size=cfg.patch_size,
-                        seed=config.seed * 1000 + STAGE_NAMES.index(name),
-                        patches_per_item=d.patches_per_item, augment=d.augment,
-                        brightness_range=d.brightness_range,
-                        simulate=d.sensor if d.simulate else None)
+    return stage_source(data, name, config)
 
 
 def _cube(batch: Any) -> torch.Tensor:

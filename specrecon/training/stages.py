@@ -55,7 +55,7 @@ from torch import nn
 
 from specrecon.errors import ConfigError, ModelMismatchError, format_message
 from specrecon.training.config import TrainConfig
-from specrecon.training.data import batch_source, split_pair, to_tensor
+from specrecon.training.data import split_pair, stage_source, to_tensor
 from specrecon.training.loop import Callback, Run, StageSpec, TrainResult, loss_function
 
 __all__ = [
@@ -229,18 +229,6 @@ def _validator(model: nn.Module, val: Any, config: TrainConfig, target: str) -> 
     return lambda: evaluate_model(model, scenes, target=target, mrae_eps=config.val_mrae_eps)
 
 
-def _source(data: Any, name: str, config: TrainConfig) -> Any:
-    cfg = config.stage(name)
-    d = config.data
-    simulate = d.sensor if d.simulate else None
-    return batch_source(data, stage=name, batch_size=cfg.batch_size, patch_size=cfg.patch_size,
-                        seed=config.seed * 1000 + list(("teacher", "student", "refine", "direct",
-                                                        "baseline")).index(name),
-                        patches_per_item=d.patches_per_item, augment=d.augment,
-                        brightness_range=d.brightness_range,
-                        simulate=simulate, patch_sizes=cfg.patch_sizes)
-
-
 def _cube_of(batch: Any) -> torch.Tensor:
     if isinstance(batch, torch.Tensor):
         return batch  # spectra (N, bands) or cubes (N, bands, h, w)
@@ -263,7 +251,7 @@ def _teacher_spec(model: nn.Module, data: Any, val: Any, config: TrainConfig) ->
                      frozen=[p for p in model.parameters() if id(p) not in t_ids],
                      train_modules=[teacher], eval_modules=[], loss=loss,
                      validate=_validator(model, val, config, "teacher"),
-                     source=_source(data, "teacher", config))
+                     source=stage_source(data, "teacher", config))
 
 
 def _student_spec(model: nn.Module, data: Any, val: Any, config: TrainConfig) -> StageSpec:
@@ -282,7 +270,7 @@ def _student_spec(model: nn.Module, data: Any, val: Any, config: TrainConfig) ->
                      frozen=list(teacher.parameters()), train_modules=[model.student],
                      eval_modules=[teacher], loss=loss,
                      validate=_validator(model, val, config, "student"),
-                     source=_source(data, "student", config))
+                     source=stage_source(data, "student", config))
 
 
 def _end_to_end_spec(name: str, model: nn.Module, data: Any, val: Any,
@@ -301,7 +289,7 @@ def _end_to_end_spec(name: str, model: nn.Module, data: Any, val: Any,
     return StageSpec(name=name, params=list(model.student.parameters()) + dec, frozen=enc,
                      train_modules=[model.student, model.teacher], eval_modules=[], loss=loss,
                      validate=_validator(model, val, config, "model"),
-                     source=_source(data, name, config))
+                     source=stage_source(data, name, config))
 
 
 def _baseline_spec(model: nn.Module, data: Any, val: Any, config: TrainConfig) -> StageSpec:
@@ -318,7 +306,7 @@ def _baseline_spec(model: nn.Module, data: Any, val: Any, config: TrainConfig) -
     return StageSpec(name="baseline", params=list(model.parameters()), frozen=[],
                      train_modules=[model], eval_modules=[], loss=loss,
                      validate=_validator(model, val, config, "model"),
-                     source=_source(data, "baseline", config))
+                     source=stage_source(data, "baseline", config))
 
 
 def _spec(name: str, model: nn.Module, data: Any, val: Any, config: TrainConfig) -> StageSpec:

@@ -228,6 +228,62 @@ def _regular_chunks(ds: xr.Dataset) -> xr.Dataset:
     return ds
 
 
+#: Largest stored zarr chunk :func:`to_zarr` writes by default. Blosc cannot encode a buffer
+#: over 2 GiB (a 2048 px dask chunk of a 202-band float32 cube is 3.4 GB), and readers of a
+#: spectrum or a band pay for the whole chunk.
+ZARR_CHUNK_MAX_BYTES = 256 * 2**20
+
+
+def _band_axes(var: xr.DataArray) -> tuple[int, ...]:
+    return tuple(i for i, d in enumerate(var.dims) if d == "wavelength")
+
+
+def zarr_chunks(dask_chunks: tuple[int, ...], itemsize: int, *, keep: tuple[int, ...] = (),
+                max_bytes: int | None = None) -> tuple[int, ...]:
+    """Stored zarr chunks for a variable with regular dask chunks ``dask_chunks``.
+
+    The dask chunk itself when it is at most ``max_bytes``; otherwise the largest
+    axis not in ``keep`` (the spectrum stays whole) is cut to its next smaller divisor
+    until the chunk fits. Every stored chunk then divides its dask chunk, so each
+    dask chunk (and each write step) covers whole zarr chunks and parallel writes
+    never share one.
+
+    Parameters
+    ----------
+    dask_chunks : tuple of int
+        The first (regular) dask chunk along each axis.
+    itemsize : int
+        Bytes per value.
+    keep : tuple of int
+        Axes never cut (the wavelength axis).
+    max_bytes : int, optional
+        Largest stored chunk (default :data:`ZARR_CHUNK_MAX_BYTES`).
+
+    Returns
+    -------
+    tuple of int
+
+    Examples
+    --------
+    >>> zarr_chunks((202, 512, 512), 4)
+    (202, 512, 512)
+    >>> zarr_chunks((202, 2048, 2048), 4, keep=(0,))
+    (202, 512, 512)
+    >>> zarr_chunks((202, 1000, 1000), 4, keep=(0,), max_bytes=2**26)
+    (202, 250, 250)
+    """
+    limit = ZARR_CHUNK_MAX_BYTES if max_bytes is None else int(max_bytes)
+    sizes = [int(c) for c in dask_chunks]
+    free = [i for i in range(len(sizes)) if i not in keep]
+    while math.prod(sizes) * itemsize > limit:
+        i = max(free, key=lambda k: sizes[k], default=None)
+        if i is None or sizes[i] <= 1:
+            break
+        full = int(dask_chunks[i])
+        sizes[i] = max(d for d in range(1, sizes[i]) if full % d == 0)
+    return tuple(sizes)
+
+
 def _zarr_encoding(ds: xr.Dataset, user: Mapping[str, Any] | None,
                    compressor: Any) -> dict[str, dict[str, Any]]:
     import zarr
@@ -250,7 +306,8 @@ def _zarr_encoding(ds: xr.Dataset, user: Mapping[str, Any] | None,
         if var.ndim >= 2 and np.issubdtype(var.dtype, np.floating):
             e["compressors"] = comp
             if var.chunks is not None:
-                e["chunks"] = tuple(c[0] for c in var.chunks)
+                e["chunks"] = zarr_chunks(tuple(c[0] for c in var.chunks),
+                                          var.dtype.itemsize, keep=_band_axes(var))
             e.setdefault("_FillValue", np.nan)
         enc[str(name)] = e
     for name, e in (user or {}).items():

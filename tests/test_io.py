@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import dask
@@ -164,6 +165,24 @@ def test_interrupted_zarr_write_resumes_to_the_same_store(tmp_path: Path) -> Non
         to_zarr(base.chunk({"y": 12}), tmp_path / "part2.zarr", resume=True)
     # completed stores are left alone by resume
     to_zarr(cube_from(_Flaky(0)), tmp_path / "full.zarr", resume=True)
+
+
+def test_large_dask_chunks_are_stored_in_smaller_zarr_chunks(tmp_path: Path, monkeypatch) -> None:
+    # Blosc cannot encode a buffer over 2 GiB (a 2048 px chunk of a 202-band cube is 3.4 GB):
+    # stored chunks are capped and divide the dask chunks; here with a tiny cap
+    import zarr
+
+    import specrecon.io as sio
+
+    monkeypatch.setattr(sio, "ZARR_CHUNK_MAX_BYTES", 31 * 12 * 20 * 4)
+    cube = _geo_cube({"y": 24, "x": 40})
+    path = to_zarr(cube, tmp_path / "c.zarr")
+    stored = zarr.open_array(str(path / "reflectance"), mode="r").chunks
+    assert stored[0] == cube.sizes["wavelength"]                 # the spectrum stays whole
+    assert 24 % stored[1] == 0 and 40 % stored[2] == 0
+    assert math.prod(stored) * 4 <= sio.ZARR_CHUNK_MAX_BYTES < 31 * 24 * 40 * 4
+    back = open_cube(path).load()
+    xr.testing.assert_identical(back.drop_attrs(), cube.load().drop_attrs())
 
 
 def test_region_write_into_existing_store(tmp_path: Path) -> None:

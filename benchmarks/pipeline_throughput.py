@@ -105,7 +105,7 @@ def main() -> None:
     resolved = resolve_model(a.model, device="cpu")
     card = resolved.card
     grid = tile_grid((a.size, a.size), card)
-    ych, xch = chunk_plan(grid, ((a.chunk,), (a.chunk,)))
+    ych, xch = chunk_plan(grid, ((a.chunk,), (a.chunk,)), bands=resolved.bands)
     tiles_run = _tiles_run(grid, ych, xch)
 
     # raw forward: the same model and tile size, batches of random tiles. The raw

@@ -44,13 +44,26 @@ if TYPE_CHECKING:  # pragma: no cover
     from specrecon.inference import InputPreparation
     from specrecon.runtime import ModelSpec
 
-__all__ = ["BlockStep", "build_cube_graph", "chunk_plan", "reconstruct_block"]
+__all__ = ["CHUNK_MAX_BYTES", "BlockStep", "build_cube_graph", "chunk_plan", "reconstruct_block"]
 
 Chunks = tuple[int, ...]
 
 
-def chunk_plan(grid: TileGrid, chunks: Sequence[Sequence[int]]) -> tuple[Chunks, Chunks]:
+#: Largest output chunk (bands x rows x columns x 4 bytes) :func:`chunk_plan` plans. A cube
+#: is bands / 3 times larger than its RGB: 2048 px input chunks make 3.4 GB chunks of a
+#: 202-band cube, and a 4096^2 scene written from them peaked at 18 GiB with 2 threads
+#: (3.5 GiB in 1024 px chunks; benchmarks/results/pipeline_throughput.md).
+CHUNK_MAX_BYTES = 2**30
+
+
+def chunk_plan(grid: TileGrid, chunks: Sequence[Sequence[int]], *, bands: int | None = None,
+               max_bytes: int | None = None) -> tuple[Chunks, Chunks]:
     """Regular ``(row, column)`` chunks of the output (and of the rechunked input).
+
+    Each axis follows :func:`specrecon.tiling.regular_chunks` (the input's chunk
+    length, raised to the tile length); with ``bands`` given, the longer chunk side
+    is then halved (never below the tile length) until a float32 output chunk
+    holds at most ``max_bytes``.
 
     Parameters
     ----------
@@ -58,14 +71,40 @@ def chunk_plan(grid: TileGrid, chunks: Sequence[Sequence[int]]) -> tuple[Chunks,
         The global tile grid.
     chunks : pair of sequences of int
         The input's spatial chunks.
+    bands : int, optional
+        Output bands (enables the size cap).
+    max_bytes : int, optional
+        Largest output chunk, default :data:`CHUNK_MAX_BYTES`.
 
     Returns
     -------
     tuple
-        ``(ychunks, xchunks)``, see :func:`specrecon.tiling.regular_chunks`.
+        ``(ychunks, xchunks)``.
+
+    Examples
+    --------
+    >>> chunk_plan(TileGrid((4096, 4096), 32, 8), ((2048, 2048), (2048, 2048)))
+    ((2048, 2048), (2048, 2048))
+    >>> chunk_plan(TileGrid((4096, 4096), 32, 8), ((2048, 2048), (2048, 2048)), bands=202)
+    ((1024, 1024, 1024, 1024), (1024, 1024, 1024, 1024))
     """
-    return (regular_chunks(grid.y.size, chunks[0], grid.y.length),
-            regular_chunks(grid.x.size, chunks[1], grid.x.length))
+    ych = regular_chunks(grid.y.size, chunks[0], grid.y.length)
+    xch = regular_chunks(grid.x.size, chunks[1], grid.x.length)
+    if bands is None:
+        return ych, xch
+    limit = CHUNK_MAX_BYTES if max_bytes is None else int(max_bytes)
+    cy, cx = ych[0], xch[0]
+    while int(bands) * cy * cx * 4 > limit:
+        if cy >= cx and (cy + 1) // 2 >= grid.y.length:
+            cy = (cy + 1) // 2
+        elif (cx + 1) // 2 >= grid.x.length:
+            cx = (cx + 1) // 2
+        elif (cy + 1) // 2 >= grid.y.length:
+            cy = (cy + 1) // 2
+        else:
+            break                       # tiles set the floor
+    return (regular_chunks(grid.y.size, (cy,), grid.y.length),
+            regular_chunks(grid.x.size, (cx,), grid.x.length))
 
 
 # ----------------------------------------------------------------------------- progress

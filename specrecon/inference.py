@@ -641,8 +641,9 @@ def reconstruct(da: xr.DataArray | np.ndarray, model: Any = "default", *,
     anchored at the scene origin and are blended with fixed feathered
     weights (see :mod:`specrecon.tiling`). The output gets **regular chunks**
     decided once (:func:`specrecon.graph.chunk_plan`): the input's chunk size,
-    raised to the tile size when smaller, so the cube streams to zarr without
-    rechunking; chunks of about 1024-2048 pixels suit most GPUs.
+    raised to the tile size when smaller and halved while a cube chunk would exceed
+    1 GiB (:data:`specrecon.graph.CHUNK_MAX_BYTES`; a 202-band chunk of 2048^2 px is
+    3.4 GB), so the cube streams to zarr without rechunking.
 
     Parameters
     ----------
@@ -750,7 +751,7 @@ def reconstruct(da: xr.DataArray | np.ndarray, model: Any = "default", *,
             "load the model with specrecon.load_model or pass physical=False"))
     card_range = getattr(resolved.card, "value_range", None) if clip else None
     value_range = (float(card_range[0]), float(card_range[1])) if card_range else None
-    chunks = chunk_plan(grid, inp.data.chunks[1:])
+    chunks = chunk_plan(grid, inp.data.chunks[1:], bands=resolved.bands)
     token = dask.base.tokenize(inp.token, resolved.spec, grid.shape, grid.tile, grid.overlap,
                                inp.prep, resolved.bands, int(batch_size), value_range, chunks,
                                bool(physical))

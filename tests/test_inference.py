@@ -71,6 +71,21 @@ def test_chunking_invariance_and_numpy_equals_dask(tiny: torch.nn.Module) -> Non
     assert np.abs(naive.detach().numpy()[0] - ref).max() > 1e-3
 
 
+def test_output_chunks_are_capped_in_bytes(tiny: torch.nn.Module, monkeypatch) -> None:
+    # a cube is bands / 3 times larger than its RGB: big input chunks would make
+    # multi-GB cube chunks (3.4 GB for 202 bands at 2048 px); chunk_plan halves them
+    import specrecon.graph as graph
+
+    rgb = _scene()
+    ref = reconstruct(rgb, tiny, **KW).values
+    monkeypatch.setattr(graph, "CHUNK_MAX_BYTES", 31 * 48 * 48 * 4)
+    got = reconstruct(rgb.chunk({"y": 96, "x": 160}), tiny, **KW)
+    ych, xch = got.chunks[1], got.chunks[2]
+    assert max(ych) * max(xch) * 31 * 4 <= graph.CHUNK_MAX_BYTES      # was 96 x 160
+    assert len(set(ych[:-1])) <= 1 and len(set(xch[:-1])) <= 1         # still regular
+    np.testing.assert_allclose(got.values, ref, atol=1e-5, rtol=0)     # and invariant
+
+
 def test_no_seams_on_smooth_scene(tiny: torch.nn.Module) -> None:
     rgb = _scene(smooth=True).chunk({"y": 48, "x": 40})
     cube = reconstruct(rgb, tiny, **KW).values

@@ -1,4 +1,5 @@
-"""Smoke test of benchmarks/pipeline_throughput.py (plumbing and record format, no timings)."""
+"""Smoke tests of benchmarks/pipeline_throughput.py and pipeline_memory.py (plumbing and record
+format, no timings)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ REPO = Path(__file__).resolve().parent.parent
 
 def test_pipeline_benchmark_writes_a_record(tmp_path: Path) -> None:
     out = tmp_path / "p.jsonl"
+    work = tmp_path / "work"
+    work.mkdir()
     cmd = [sys.executable, str(REPO / "benchmarks" / "pipeline_throughput.py"), "--size", "64",
-           "--chunk", "32", "--raw-batches", "1", "--sync", "--out", str(out)]
+           "--chunk", "32", "--raw-batches", "1", "--sync", "--dir", str(work), "--out", str(out)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=REPO,
                           check=False)
@@ -22,5 +25,22 @@ def test_pipeline_benchmark_writes_a_record(tmp_path: Path) -> None:
     rec = json.loads(out.read_text().splitlines()[-1])
     assert rec["size"] == 64 and rec["grid_tiles"] > 0
     assert rec["tiles_run"] >= rec["grid_tiles"]
-    for key in ("efficiency_threaded", "efficiency_sync", "threaded_model_share"):
+    for key in ("efficiency_threaded", "efficiency_sync", "threaded_model_share",
+                "raw_s_per_tile_streams"):
         assert rec[key] > 0
+    assert rec["dir"] == str(work) and not any(work.iterdir())    # stores removed
+
+
+def test_pipeline_memory_writes_a_record(tmp_path: Path) -> None:
+    out, work = tmp_path / "m.jsonl", tmp_path / "work"
+    work.mkdir()
+    cmd = [sys.executable, str(REPO / "benchmarks" / "pipeline_memory.py"), "--size", "96",
+           "--chunk", "48", "--dir", str(work), "--out", str(out)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=REPO,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rec = json.loads(out.read_text().splitlines()[-1])
+    assert rec["size"] == 96 and rec["bands"] > 3 and rec["cube_chunks"] == [48, 48]
+    assert rec["peak_gib"] >= rec["rss_before_gib"] > 0
+    assert not any(work.iterdir())                                # GeoTIFF and store removed

@@ -61,3 +61,21 @@ def test_processes_scheduler_equals_threaded(weights: Path) -> None:
     with dask.config.set(scheduler="processes", num_workers=2):
         got = cube.values
     np.testing.assert_allclose(got, ref, atol=1e-5)
+
+
+def test_compute_steps_with_a_client_records_steps_and_raises_the_workers_error() -> None:
+    distributed = pytest.importorskip("distributed")
+    from specrecon.io import compute_steps
+
+    def boom(_: int) -> int:
+        raise RuntimeError("step failed on the worker")
+
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster):
+        done: list[int] = []
+        compute_steps({0: dask.delayed(sum)([1, 2]), 1: dask.delayed(max)([3, 4])}, done.append)
+        assert sorted(done) == [0, 1]
+        done.clear()
+        with pytest.raises(RuntimeError, match="failed on the worker"):
+            compute_steps({0: dask.delayed(sum)([1, 2]), 1: dask.delayed(boom)(1)}, done.append)
+        assert 1 not in done

@@ -95,14 +95,14 @@ def chunk_plan(grid: TileGrid, chunks: Sequence[Sequence[int]], *, bands: int | 
     limit = CHUNK_MAX_BYTES if max_bytes is None else int(max_bytes)
     cy, cx = ych[0], xch[0]
     while int(bands) * cy * cx * 4 > limit:
-        if cy >= cx and (cy + 1) // 2 >= grid.y.length:
+        halve_y = (cy + 1) // 2 >= grid.y.length     # never below the tile length
+        halve_x = (cx + 1) // 2 >= grid.x.length
+        if halve_y and (cy >= cx or not halve_x):
             cy = (cy + 1) // 2
-        elif (cx + 1) // 2 >= grid.x.length:
+        elif halve_x:
             cx = (cx + 1) // 2
-        elif (cy + 1) // 2 >= grid.y.length:
-            cy = (cy + 1) // 2
         else:
-            break                       # tiles set the floor
+            break                                     # the tiles set the floor
     return (regular_chunks(grid.y.size, (cy,), grid.y.length),
             regular_chunks(grid.x.size, (cx,), grid.x.length))
 

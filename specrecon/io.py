@@ -29,13 +29,14 @@ A dask-backed cube is written in *steps* of whole chunk rows along ``y``
    a plain ``xr.open_zarr(path, decode_coords="all")`` opens the store quietly.
 
 Memory stays bounded by the chunks in flight (dask computes each chunk and
-writes it before moving on), however large the scene. If the process dies, ``to_zarr(cube, path, resume=True)`` re-opens
-the plan, checks that it continues **the same cube** -- the *fingerprint*:
-shape, chunks, dtype, variables, the input's identity (``input_token``), the
-model's sha256, the input scaling, the tile grid and the specrecon version --
-and writes only the steps not in ``done``; the result equals an uninterrupted
-write. Any difference raises :class:`~specrecon.errors.ResumeMismatchError`
-naming it (also on a finished store, which is otherwise left alone).
+writes it before moving on), however large the scene. If the process dies,
+``to_zarr(cube, path, resume=True)`` re-opens the plan, checks that it
+continues **the same cube** -- the *fingerprint*: shape, chunks, dtype,
+variables, the input's identity (``input_token``), the model's sha256, the
+input scaling, the tile grid and the specrecon version -- and writes only the
+steps not in ``done``; the result equals an uninterrupted write. Any
+difference raises :class:`~specrecon.errors.ResumeMismatchError` naming it
+(also on a finished store, which is otherwise left alone).
 
 Incomplete stores never read as complete: :func:`open_cube` refuses them
 (``allow_incomplete=True`` opens them with a warning) and ``specrecon info``
@@ -71,7 +72,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from specrecon.cube import find_spatial_dims
+from specrecon.cube import WAVELENGTH, find_spatial_dims
 from specrecon.errors import (
     DatasetFormatError,
     OutputExistsError,
@@ -162,8 +163,8 @@ def _prepare(obj: xr.DataArray | xr.Dataset, action: str) -> tuple[xr.Dataset, s
     if gm is not None:
         ds = _refresh_transform(ds, gm, action)
     for name, var in ds.data_vars.items():
-        if "wavelength" in var.dims and var.chunks is not None:
-            ds[name] = var.chunk({"wavelength": -1})
+        if WAVELENGTH in var.dims and var.chunks is not None:
+            ds[name] = var.chunk({WAVELENGTH: -1})
         if gm is not None and name != gm and var.ndim >= 2:
             ds[name].encoding["grid_mapping"] = gm
             ds[name].attrs.pop("grid_mapping", None)
@@ -236,7 +237,7 @@ ZARR_CHUNK_MAX_BYTES = 2**30
 
 
 def _band_axes(var: xr.DataArray) -> tuple[int, ...]:
-    return tuple(i for i, d in enumerate(var.dims) if d == "wavelength")
+    return tuple(i for i, d in enumerate(var.dims) if d == WAVELENGTH)
 
 
 def zarr_chunks(dask_chunks: tuple[int, ...], itemsize: int, *, keep: tuple[int, ...] = (),
@@ -502,13 +503,15 @@ def compute_steps(steps: Mapping[int, Any], on_done: Callable[[int], None]) -> N
             client.cancel(futures)
             raise
         return
+    from collections import Counter
+
     import dask
     from dask.callbacks import Callback
     from dask.core import flatten
 
     keys: dict[Any, int] = {key: i for i, obj in steps.items()
                             for key in flatten(obj.__dask_keys__())}
-    remaining = {i: sum(1 for k in keys if keys[k] == i) for i in steps}
+    remaining = Counter(keys.values())          # output keys still to finish, per step
 
     def posttask(key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
         i = keys.get(key)
@@ -623,7 +626,7 @@ def to_zarr(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike[str], *, mod
     main_chunks: tuple[tuple[int, ...], ...] = main.chunks or ()
     dims = _spatial_dims(main)
     ydim = dims[0] if dims is not None else next(
-        str(d) for d, c in zip(main.dims, main_chunks) if d != "wavelength")
+        str(d) for d, c in zip(main.dims, main_chunks) if d != WAVELENGTH)
     fingerprint = _fingerprint(ds, main)
     edges = [int(e) for e in np.concatenate([[0], np.cumsum(main_chunks[main.dims.index(ydim)])])]
     shape = [int(s) for s in main.shape]
@@ -667,11 +670,15 @@ def to_zarr(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike[str], *, mod
         from tqdm.auto import tqdm
 
         bar = tqdm(total=per_row_chunks * (len(edges) - 1), desc="to_zarr", unit="chunk")
+    def advance(i: int) -> None:
+        if bar is not None:
+            a, b = steps[i]
+            bar.update(per_row_chunks * _rows_in(edges, a, b))
+
     todo: dict[int, Any] = {}
     for i, (a, b) in enumerate(steps):
         if i in done:
-            if bar is not None:
-                bar.update(per_row_chunks * _rows_in(edges, a, b))
+            advance(i)
             continue
         sub = ds.drop_vars(drop).isel({ydim: slice(a, b)})
         todo[i] = sub.to_zarr(path, region={ydim: slice(a, b)}, mode="r+", compute=False,
@@ -681,9 +688,7 @@ def to_zarr(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike[str], *, mod
         done.add(i)
         plan["done"] = sorted(done)
         _write_plan(path, plan)
-        if bar is not None:
-            a, b = steps[i]
-            bar.update(per_row_chunks * _rows_in(edges, a, b))
+        advance(i)
 
     try:
         compute_steps(todo, step_done)
@@ -698,10 +703,10 @@ def to_zarr(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike[str], *, mod
 
 # ----------------------------------------------------------------------------- NetCDF
 def _nc_chunks(var: xr.DataArray, target_bytes: int = 4 * 2**20) -> tuple[int, ...]:
-    nb = var.sizes.get("wavelength", 1)
+    nb = var.sizes.get(WAVELENGTH, 1)
     side = int(math.sqrt(target_bytes / max(1, nb * var.dtype.itemsize)))
     side = max(16, 2 ** int(math.log2(max(side, 1))))
-    return tuple(int(n) if d == "wavelength" else int(min(n, side))
+    return tuple(int(n) if d == WAVELENGTH else int(min(n, side))
                  for d, n in zip(var.dims, var.shape))
 
 
@@ -785,7 +790,7 @@ def to_netcdf(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike[str], *, m
 def _pick_cube(ds: xr.Dataset, variable: str | None, path: Path) -> xr.DataArray:
     if variable is not None:
         return ds[variable]
-    cands = [n for n, v in ds.data_vars.items() if "wavelength" in v.dims]
+    cands = [n for n, v in ds.data_vars.items() if WAVELENGTH in v.dims]
     if len(cands) != 1:
         cands = [n for n, v in ds.data_vars.items() if v.ndim >= 2]
     if len(cands) != 1:

@@ -17,7 +17,7 @@ def test_pipeline_benchmark_writes_a_record(tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
     cmd = [sys.executable, str(REPO / "benchmarks" / "pipeline_throughput.py"), "--size", "64",
-           "--chunk", "32", "--raw-batches", "1", "--sync", "--dir", str(work), "--out", str(out)]
+           "--chunk", "32", "--raw-batches", "1", "--repeats", "2", "--sync", "--dir", str(work), "--out", str(out)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=REPO,
                           check=False)
@@ -25,6 +25,8 @@ def test_pipeline_benchmark_writes_a_record(tmp_path: Path) -> None:
     rec = json.loads(out.read_text().splitlines()[-1])
     assert rec["size"] == 64 and rec["grid_tiles"] > 0
     assert rec["tiles_run"] >= rec["grid_tiles"]
+    assert len(rec["rounds"]) == 2                                # one record per round
+    assert rec["efficiency_threaded"] in [r["efficiency"] for r in rec["rounds"]]
     for key in ("efficiency_threaded", "efficiency_sync", "threaded_model_share",
                 "raw_s_per_tile_streams"):
         assert rec[key] > 0

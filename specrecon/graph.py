@@ -248,10 +248,9 @@ class BlockStep:
             from specrecon.physical import consistency_correct_block
 
             y0, y1, x0, x1 = out
-            rgb = image[:, y0 - ry0:y1 - ry0, x0 - rx0:x1 - rx0].astype("float64")
+            rgb = image[:, y0 - ry0:y1 - ry0, x0 - rx0:x1 - rx0].astype("float32")
             rgb[:, ~valid[y0 - ry0:y1 - ry0, x0 - rx0:x1 - rx0]] = np.nan
-            cube = np.asarray(consistency_correct_block(rgb, cube, self.physical_card),
-                              dtype=cube.dtype)
+            cube = consistency_correct_block(rgb, cube, self.physical_card, inplace=True)
         return self.postprocess(cube)
 
 

@@ -88,7 +88,7 @@ ZARR_SUFFIXES = (".zarr",)
 NETCDF_SUFFIXES = (".nc", ".nc4", ".netcdf", ".h5", ".cdf")
 #: Cube attributes that identify what a store holds (checked on resume).
 FINGERPRINT_ATTRS = ("input_token", "model_sha256", "input_scale", "input_offset",
-                     "tile_size", "tile_overlap")
+                     "tile_size", "tile_overlap", "physical_consistency", "clipped_to")
 
 
 # ----------------------------------------------------------------------------- helpers

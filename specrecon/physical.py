@@ -52,6 +52,7 @@ __all__ = [
     "consistency_correct_block",
     "correction_operator",
     "input_rendering",
+    "resolve_physical",
     "training_render_params",
 ]
 
@@ -224,7 +225,7 @@ def correction_operator(matrix: Any) -> np.ndarray:
 
 
 def consistency_correct(cube: Any, rgb: Any, matrix: Any, *, fit: Fit = "none",
-                        band_axis: int = -3) -> Any:
+                        band_axis: int = -3, inplace: bool = False) -> Any:
     """Minimum-norm correction so that ``matrix @ spectrum`` equals the input RGB.
 
     Parameters
@@ -241,12 +242,16 @@ def consistency_correct(cube: Any, rgb: Any, matrix: Any, *, fit: Fit = "none",
         before correcting (see the module notes).
     band_axis : int
         The spectral/channel axis of both inputs.
+    inplace : bool
+        numpy only: correct a float32/float64 ``cube`` in place (no second cube in
+        memory) when its band axis is the outermost of a C-contiguous array, as in a
+        ``(bands, H, W)`` block; otherwise a copy is corrected.
 
     Returns
     -------
     same type as ``cube``
-        The corrected cube (float64 for numpy input; the cube's dtype and device
-        for torch).
+        The corrected cube: float32 for float32 numpy input, else float64 for numpy;
+        the cube's dtype and device for torch.
 
     Examples
     --------
@@ -260,8 +265,7 @@ def consistency_correct(cube: Any, rgb: Any, matrix: Any, *, fit: Fit = "none",
         raise ConfigError(format_message(f"fit in {list(_FITS)}", repr(fit), "pick one of them"))
     a = np.array(matrix, dtype="float64")
     op = correction_operator(a)
-    torch_in = type(cube).__module__.startswith("torch")
-    if torch_in:
+    if type(cube).__module__.startswith("torch"):
         import torch
 
         xp_cube = torch.movedim(cube, band_axis, -1)
@@ -274,16 +278,41 @@ def consistency_correct(cube: Any, rgb: Any, matrix: Any, *, fit: Fit = "none",
         target = torch.nan_to_num(xp_rgb / factor, nan=0.0)
         resid = torch.where(torch.isnan(xp_rgb), torch.zeros_like(rendered), target - rendered)
         return torch.movedim(xp_cube + resid @ pt.T, -1, band_axis)
-    s = np.moveaxis(np.asarray(cube, "float64"), band_axis, -1)
-    c = np.moveaxis(np.asarray(rgb, "float64"), band_axis, -1)
-    if c.shape[-1] != a.shape[0] or s.shape[-1] != a.shape[1]:
+    return _correct_numpy(np.asarray(cube), np.asarray(rgb), a, op, fit, band_axis, inplace)
+
+
+#: Pixels per matrix product of :func:`_correct_numpy` (bounds its temporary to
+#: ``bands x 65536`` values, 53 MB for 202 float32 bands).
+_COLUMNS = 65536
+
+
+def _correct_numpy(cube: np.ndarray, rgb: np.ndarray, a: np.ndarray, op: np.ndarray, fit: str,
+                   band_axis: int, inplace: bool) -> np.ndarray:
+    """numpy path: bands first, pixels flattened, two matrix products per column block.
+
+    Works in the cube's precision (float32 stays float32: a 202-band 512^2 block is
+    corrected in about a tenth of a second instead of seconds in float64).
+    """
+    dtype = np.float32 if cube.dtype == np.float32 else np.float64
+    if cube.ndim < 1 or rgb.ndim != cube.ndim or rgb.shape[band_axis] != a.shape[0] \
+            or cube.shape[band_axis] != a.shape[1]:
         raise ModelMismatchError(format_message(
             f"{a.shape[0]} RGB channels and {a.shape[1]} bands on axis {band_axis}",
-            f"{c.shape[-1]} channels and {s.shape[-1]} bands", "check the inputs' layout"))
-    rendered_np = s @ a.T
-    factor_np = _fit_factor(rendered_np, c, fit, np)
-    resid_np = np.where(np.isnan(c), 0.0, c / factor_np - rendered_np)
-    return np.moveaxis(s + resid_np @ op.T, -1, band_axis)
+            f"RGB shape {rgb.shape}, cube shape {cube.shape}", "check the inputs' layout"))
+    first = np.moveaxis(cube, band_axis, 0)
+    if not (inplace and first.dtype == dtype and first.flags.c_contiguous):
+        first = np.array(first, dtype=dtype, order="C")
+    flat = first.reshape(first.shape[0], -1)                 # a view: first is contiguous
+    c = np.moveaxis(rgb, band_axis, 0).reshape(rgb.shape[band_axis], -1).astype(dtype)
+    a_t, op_t = a.astype(dtype), op.astype(dtype)
+    rendered = a_t @ flat                                    # (3, pixels)
+    factor = np.asarray(_fit_factor(rendered.T, c.T, fit, np), dtype=dtype)
+    # one factor, one per channel (3,), or one per pixel and channel (pixels, 3)
+    factor = factor.reshape(-1, 1) if factor.ndim == 1 else factor.T
+    resid = np.where(np.isnan(c), dtype(0.0), c / factor - rendered)
+    for j in range(0, flat.shape[1], _COLUMNS):
+        flat[:, j:j + _COLUMNS] += op_t @ resid[:, j:j + _COLUMNS]
+    return np.moveaxis(first, 0, band_axis)
 
 
 def _fit_factor(rendered: Any, rgb: Any, fit: str, xp: Any) -> Any:
@@ -303,7 +332,8 @@ def _fit_factor(rendered: Any, rgb: Any, fit: str, xp: Any) -> Any:
     return xp.where(factor > 0, factor, 1.0 + 0.0 * factor)
 
 
-def consistency_correct_block(rgb: Any, cube: Any, card: Any, *, fit: Fit | None = None) -> Any:
+def consistency_correct_block(rgb: Any, cube: Any, card: Any, *, fit: Fit | None = None,
+                              inplace: bool = False) -> Any:
     """Correct one block ``(bands, H, W)`` of a reconstruction against its RGB ``(3, H, W)``.
 
     The entry point for :func:`specrecon.inference.reconstruct`: the rendering
@@ -322,6 +352,8 @@ def consistency_correct_block(rgb: Any, cube: Any, card: Any, *, fit: Fit | None
         The model's card.
     fit : {"none", "scale", "gains"}, optional
         Override the card's choice.
+    inplace : bool
+        Correct a C-contiguous float numpy ``cube`` in place.
 
     Returns
     -------
@@ -340,7 +372,66 @@ def consistency_correct_block(rgb: Any, cube: Any, card: Any, *, fit: Fit | None
     """
     r = _rendering_cached(card)
     return consistency_correct(cube, rgb, r.matrix, fit=r.fit if fit is None else fit,
-                               band_axis=0)
+                               band_axis=0, inplace=inplace)
+
+
+def resolve_physical(requested: bool | None, card: Any) -> bool:
+    """Whether :func:`specrecon.reconstruct` applies the correction (the one owner of that rule).
+
+    The default (``requested=None``) is **on where the input rendering is fully known**
+    (``fit="none"``: satellite models, whose input is band reflectance): the
+    correction is then exact and pixel by pixel, so the cube still does not depend
+    on the chunking. Measured on the shipped satellite HYDRA it lowered MRAE-eps on
+    the real held-out spectra from 0.269 to 0.214 and on the synthetic validation
+    scenes from 0.235 to 0.219 (tiled) and 0.335 to 0.319 (whole image).
+
+    It is **off by default for camera models** (auto-exposed RGB, ``fit="scale"``):
+    their unknown exposure has to be fitted over a block of pixels, i.e. per output
+    chunk, which makes the cube depend slightly on the chunking; fitted per pixel
+    instead, it kept only 40 % of the gain (real natural: 0.151 -> 0.144, against
+    0.134 with one exposure for the set). Pass ``physical=True`` for them.
+
+    Parameters
+    ----------
+    requested : bool or None
+        The caller's choice; None for the default above.
+    card : ModelCard or None
+        The model's card.
+
+    Returns
+    -------
+    bool
+
+    Raises
+    ------
+    ConfigError
+        ``requested=True`` for a model without a card (no input sensor to render with).
+
+    Examples
+    --------
+    >>> from specrecon.models import load_model
+    >>> resolve_physical(None, load_model("hydra-satellite-202").card)
+    True
+    >>> resolve_physical(None, load_model("hydra-natural-31").card)
+    False
+    >>> resolve_physical(False, load_model("hydra-satellite-202").card)
+    False
+    """
+    if requested is not None and not isinstance(requested, (bool, np.bool_)):
+        raise ConfigError(format_message("physical=True, False or None (the model's default)",
+                                         repr(requested), "pass a bool or leave it out"))
+    if card is None:
+        if requested:
+            raise ConfigError(format_message(
+                "a model with a card (input sensor) for physical=True", "a model without a card",
+                "load the model with specrecon.load_model or pass physical=False"))
+        return False
+    if requested is not None:
+        return bool(requested)
+    try:
+        return _rendering_cached(card).fit == "none"
+    except ModelMismatchError:           # the card names no input sensor
+        return False
 
 
 _CACHE: dict[int, tuple[Any, InputRendering]] = {}

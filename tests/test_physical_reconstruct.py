@@ -15,7 +15,7 @@ from specrecon.physical import input_rendering
 def test_physical_cube_rerenders_to_the_input_rgb() -> None:
     scene = satellite_scene(48, 40, seed=3)
     card = load_model("hydra-satellite-202").card
-    plain = reconstruct(scene.rgb, "hydra-satellite-202", clip=False).compute()
+    plain = reconstruct(scene.rgb, "hydra-satellite-202", clip=False, physical=False).compute()
     fixed = reconstruct(scene.rgb, "hydra-satellite-202", clip=False, physical=True).compute()
     m = input_rendering(card).matrix                      # (3, bands) on the card's grid
     rgb = scene.rgb.values.astype("float64")
@@ -34,3 +34,36 @@ def test_physical_needs_a_card() -> None:
     scene = satellite_scene(16, 16, seed=1)
     with pytest.raises(ConfigError, match="physical"):
         reconstruct(scene.rgb, net, physical=True, wavelengths=np.arange(202.0) + 400)
+
+
+def test_default_is_on_for_satellite_models_off_for_camera_models() -> None:
+    scene = satellite_scene(40, 40, seed=5)
+    sat = reconstruct(scene.rgb, "hydra-satellite-202", clip=False)
+    assert sat.attrs["physical_consistency"] == 1
+    m = input_rendering(load_model("hydra-satellite-202").card).matrix
+    err = np.abs(np.einsum("cb,bhw->chw", m, sat.values) - scene.rgb.values).max()
+    assert err < 1e-4                                     # re-renders to its input
+    nat = reconstruct(scene.rgb.values, "hydra-natural-31")
+    assert nat.attrs["physical_consistency"] == 0
+    assert reconstruct(scene.rgb.values, "hydra-natural-31",
+                       physical=True).attrs["physical_consistency"] == 1
+
+
+def test_default_correction_does_not_depend_on_the_chunking() -> None:
+    # the satellite correction is pixel by pixel, so the chunk-invariance of the
+    # tiled reconstruction survives it
+    scene = satellite_scene(72, 64, seed=7)
+    ref = reconstruct(scene.rgb, "hydra-satellite-202").values
+    for chunks in ({"y": 32, "x": 32}, {"y": 40, "x": 64}):
+        got = reconstruct(scene.rgb.chunk(chunks), "hydra-satellite-202")
+        assert got.attrs["physical_consistency"] == 1
+        np.testing.assert_allclose(got.values, ref, atol=1e-5, rtol=0)
+
+
+def test_physical_option_is_checked() -> None:
+    scene = satellite_scene(16, 16, seed=1)
+    with pytest.raises(ConfigError, match="physical=True, False or None"):
+        reconstruct(scene.rgb, "hydra-satellite-202", physical="yes")  # type: ignore[arg-type]
+    net = create_model("hydra-tiny-202").eval()
+    out = reconstruct(scene.rgb, net, wavelengths=np.arange(202.0) + 400)   # no card: off
+    assert out.attrs["physical_consistency"] == 0

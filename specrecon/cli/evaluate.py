@@ -72,9 +72,11 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                    help="synthetic-natural only: illuminant name(s), comma-separated, e.g. "
                         "D50,D55,D65,D75 (default: those the model was trained under, per "
                         "its card; else any real illuminant)")
+    p.add_argument("--physical", action=argparse.BooleanOptionalAction, default=None,
+                   help="physical-consistency correction. Scenes: force it on / off (default: "
+                        "each model's default, on for satellite models, off for camera "
+                        "models). Real sets: --no-physical leaves out the rows with it")
     real = p.add_argument_group("real held-out sets (real-natural, real-satellite)")
-    real.add_argument("--no-physical", action="store_true",
-                      help="leave out the rows with the physical-consistency correction")
     real.add_argument("--no-baselines", action="store_true",
                       help="leave out the root-polynomial and mean-spectrum baselines")
     real.add_argument("--brightness", default="0.9,1.1",
@@ -117,7 +119,8 @@ def evaluate_models(models: list[str], data: str, *, split: str = "validation",
                     n: int | None = None, size: int = 128, seed: int = 0, ntire: bool = False,
                     whole_image: bool = False, device: str = "auto",
                     mrae_eps: float | None = None,
-                    illuminant: str | list[str] | None = None) -> list[dict[str, Any]]:
+                    illuminant: str | list[str] | None = None,
+                    physical: bool | None = None) -> list[dict[str, Any]]:
     """Mean metrics of each model over the scenes of ``data``.
 
     Parameters
@@ -139,6 +142,9 @@ def evaluate_models(models: list[str], data: str, *, split: str = "validation",
     illuminant : str or list of str, optional
         Illuminant(s) of synthetic natural scenes (default: those of the model's own
         synthetic training data when its card records them, else any real illuminant).
+    physical : bool, optional
+        Physical-consistency correction (default: each model's default, see
+        :func:`specrecon.physical.resolve_physical`).
 
     Returns
     -------
@@ -166,6 +172,7 @@ def evaluate_models(models: list[str], data: str, *, split: str = "validation",
                             illuminant=illuminant if illuminant is not None
                             else _trained_illuminant(card, kind))
         totals: dict[str, float] = {}
+        corrected = False
         for i in range(len(scenes)):
             rgb, cube = split_pair(scenes[i])
             cube = cube.transpose("wavelength", ...)
@@ -181,7 +188,8 @@ def evaluate_models(models: list[str], data: str, *, split: str = "validation",
             if card is None:
                 kw["wavelengths"] = np.asarray(cube.wavelength.values)
             pred = reconstruct(rgb, model=model, whole_image=whole_image or ntire,
-                               device=device, **kw)
+                               device=device, physical=physical, **kw)
+            corrected = bool(pred.attrs.get("physical_consistency"))
             pred = pred.compute()
             if ntire:
                 pred = pred.clip(0.0, 1.0)
@@ -195,6 +203,8 @@ def evaluate_models(models: list[str], data: str, *, split: str = "validation",
             "whole image" if whole_image else "tiled")
         if mrae_eps is not None:
             protocol += f", MRAE eps {mrae_eps:g}"
+        if corrected:
+            protocol += ", physical consistency"
         rows.append({"model": name, "data": data, "split": split, "scenes": len(scenes),
                      "protocol": protocol, **{k: v / m for k, v in totals.items()}})
     return rows
@@ -276,7 +286,7 @@ def _run_real(args: argparse.Namespace) -> int:
     factors = tuple(float(f) for f in args.brightness.split(",") if f.strip())
     illuminant = args.illuminant.split(",")[0] if args.illuminant else "D65"
     result = evaluate_real(args.model, args.data, illuminant=illuminant, n=args.n,
-                           seed=args.seed, physical=not args.no_physical, brightness=factors,
+                           seed=args.seed, physical=args.physical is not False, brightness=factors,
                            baselines=not args.no_baselines, oracle=args.oracle,
                            device=args.device)
     print(json.dumps(result, indent=2) if args.json
@@ -291,6 +301,7 @@ def run(args: argparse.Namespace) -> int:
     rows = evaluate_models(args.model, args.data, split=args.split, n=args.n, size=args.size,
                            seed=args.seed, ntire=args.ntire, whole_image=args.whole_image,
                            device=args.device, mrae_eps=args.mrae_eps,
-                           illuminant=args.illuminant.split(",") if args.illuminant else None)
+                           illuminant=args.illuminant.split(",") if args.illuminant else None,
+                           physical=args.physical)
     print(json.dumps(rows, indent=2) if args.json else format_table(rows))
     return 0

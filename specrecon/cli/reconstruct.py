@@ -29,9 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="resume an interrupted zarr write instead of starting over (refused "
                         "if the store holds another input, model or options)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    p.add_argument("--physical", action="store_true",
+    p.add_argument("--physical", action=argparse.BooleanOptionalAction, default=None,
                    help="correct each spectrum to re-render exactly to its input RGB through "
-                        "the model's input sensor (physical consistency, see docs/reconstruct)")
+                        "the model's input sensor (physical consistency, see docs/reconstruct; "
+                        "default: on for satellite models, off for camera models)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
 

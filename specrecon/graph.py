@@ -129,7 +129,8 @@ def _progress(token: str, total: int, n: int) -> None:
 def reconstruct_block(image: np.ndarray, valid: np.ndarray, origin: tuple[int, int],
                       out: tuple[int, int, int, int], grid: TileGrid, model: ModelSpec, *,
                       bands: int, batch_size: int = 8,
-                      on_tiles: Callable[[int], None] | None = None) -> np.ndarray:
+                      on_tiles: Callable[[int], None] | None = None,
+                      tile_card: Any = None) -> np.ndarray:
     """Map a prepared RGB block to the cube block of one output region.
 
     Parameters
@@ -149,6 +150,11 @@ def reconstruct_block(image: np.ndarray, valid: np.ndarray, origin: tuple[int, i
         The model, found through :func:`specrecon.runtime.get_model` in this process.
     bands, batch_size, on_tiles
         See :func:`specrecon.tiling.blend_region`.
+    tile_card : ModelCard, optional
+        Correct each batch of predictions to re-render to its tiles through this
+        card's input sensor (:func:`specrecon.physical.correct_tiles`; only for
+        :func:`specrecon.physical.pixelwise` cards, where this equals correcting the
+        blended block).
 
     Returns
     -------
@@ -168,7 +174,12 @@ def reconstruct_block(image: np.ndarray, valid: np.ndarray, origin: tuple[int, i
     from specrecon import runtime
 
     def predict(tiles: np.ndarray) -> np.ndarray:
-        return runtime.predict(model, tiles, bands=bands)
+        pred = runtime.predict(model, tiles, bands=bands)
+        if tile_card is not None:
+            from specrecon.physical import correct_tiles
+
+            pred = correct_tiles(tiles, pred, tile_card)
+        return pred
 
     return blend_region(image, origin, out, grid, predict, bands=bands, batch_size=batch_size,
                         valid=valid, on_tiles=on_tiles)
@@ -195,9 +206,11 @@ class BlockStep:
     progress_token : str or None
         Report tiles to an in-process progress bar.
     physical_card : ModelCard or None
-        When given, each block is corrected so that it re-renders exactly to its input
-        RGB through the card's input sensor (:func:`specrecon.physical.consistency_correct_block`),
-        before clipping.
+        When given, the cube re-renders exactly to its input RGB through the card's input
+        sensor, before clipping: corrected per batch of tiles for
+        :func:`specrecon.physical.pixelwise` cards (:func:`specrecon.physical.correct_tiles`),
+        else per block (:func:`specrecon.physical.consistency_correct_block`, exposure
+        fitted over the block).
     """
 
     prep: InputPreparation
@@ -242,9 +255,15 @@ class BlockStep:
             def on_tiles(n: int) -> None:
                 _progress(token, total, n)
 
+        # pixelwise corrections (satellite cards) commute with the blending: applied to each
+        # batch of tiles while it is in cache; camera cards fit the exposure over the block
+        from specrecon.physical import pixelwise
+
+        per_tile = self.physical_card is not None and pixelwise(self.physical_card)
         cube = reconstruct_block(image, valid, (ry0, rx0), out, grid, self.model,
-                                 bands=self.bands, batch_size=self.batch_size, on_tiles=on_tiles)
-        if self.physical_card is not None:
+                                 bands=self.bands, batch_size=self.batch_size, on_tiles=on_tiles,
+                                 tile_card=self.physical_card if per_tile else None)
+        if self.physical_card is not None and not per_tile:
             from specrecon.physical import consistency_correct_block
 
             y0, y1, x0, x1 = out

@@ -38,6 +38,7 @@ True
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -50,8 +51,10 @@ __all__ = [
     "InputRendering",
     "consistency_correct",
     "consistency_correct_block",
+    "correct_tiles",
     "correction_operator",
     "input_rendering",
+    "pixelwise",
     "resolve_physical",
     "training_render_params",
 ]
@@ -288,31 +291,89 @@ _COLUMNS = 65536
 
 def _correct_numpy(cube: np.ndarray, rgb: np.ndarray, a: np.ndarray, op: np.ndarray, fit: str,
                    band_axis: int, inplace: bool) -> np.ndarray:
-    """numpy path: bands first, pixels flattened, two matrix products per column block.
+    """numpy path on a ``(lead, bands, rest)`` view: two matrix products per column block.
 
     Works in the cube's precision (float32 stays float32: a 202-band 512^2 block is
-    corrected in about a tenth of a second instead of seconds in float64).
+    corrected in about a tenth of a second instead of seconds in float64) and needs no
+    transposed copy whatever the band axis.
     """
     dtype = np.float32 if cube.dtype == np.float32 else np.float64
-    if cube.ndim < 1 or rgb.ndim != cube.ndim or rgb.shape[band_axis] != a.shape[0] \
-            or cube.shape[band_axis] != a.shape[1]:
+    ax = band_axis % max(cube.ndim, 1)
+    if cube.ndim < 1 or rgb.ndim != cube.ndim or rgb.shape[ax] != a.shape[0] \
+            or cube.shape[ax] != a.shape[1] or rgb.shape[:ax] != cube.shape[:ax] \
+            or rgb.shape[ax + 1:] != cube.shape[ax + 1:]:
         raise ModelMismatchError(format_message(
-            f"{a.shape[0]} RGB channels and {a.shape[1]} bands on axis {band_axis}",
-            f"RGB shape {rgb.shape}, cube shape {cube.shape}", "check the inputs' layout"))
-    first = np.moveaxis(cube, band_axis, 0)
-    if not (inplace and first.dtype == dtype and first.flags.c_contiguous):
-        first = np.array(first, dtype=dtype, order="C")
-    flat = first.reshape(first.shape[0], -1)                 # a view: first is contiguous
-    c = np.moveaxis(rgb, band_axis, 0).reshape(rgb.shape[band_axis], -1).astype(dtype)
+            f"{a.shape[0]} RGB channels and {a.shape[1]} bands on axis {band_axis}, "
+            "other axes equal", f"RGB shape {rgb.shape}, cube shape {cube.shape}",
+            "check the inputs' layout"))
+    work = cube
+    if not (inplace and cube.dtype == dtype and cube.flags.c_contiguous
+            and cube.flags.writeable):
+        work = np.array(cube, dtype=dtype, order="C")
+    lead, rest = math.prod(cube.shape[:ax]), math.prod(cube.shape[ax + 1:])
+    x = work.reshape(lead, a.shape[1], rest)                  # a view: work is contiguous
+    c = np.ascontiguousarray(rgb, dtype=dtype).reshape(lead, a.shape[0], rest)
     a_t, op_t = a.astype(dtype), op.astype(dtype)
-    rendered = a_t @ flat                                    # (3, pixels)
-    factor = np.asarray(_fit_factor(rendered.T, c.T, fit, np), dtype=dtype)
-    # one factor, one per channel (3,), or one per pixel and channel (pixels, 3)
-    factor = factor.reshape(-1, 1) if factor.ndim == 1 else factor.T
+    rendered = a_t @ x                                        # (lead, 3, rest)
+    factor = np.asarray(_fit_factor(np.moveaxis(rendered, 1, -1), np.moveaxis(c, 1, -1), fit,
+                                    np), dtype=dtype)
+    # one factor, one per channel (3,), or one per pixel and channel (lead, rest, 3 or 1)
+    factor = factor.reshape(1, -1, 1) if factor.ndim == 1 else (
+        np.moveaxis(factor, -1, 1) if factor.ndim == 3 else factor)
     resid = np.where(np.isnan(c), dtype(0.0), c / factor - rendered)
-    for j in range(0, flat.shape[1], _COLUMNS):
-        flat[:, j:j + _COLUMNS] += op_t @ resid[:, j:j + _COLUMNS]
-    return np.moveaxis(first, 0, band_axis)
+    step = max(1, _COLUMNS // max(lead, 1))
+    for j in range(0, rest, step):
+        x[:, :, j:j + step] += op_t @ resid[:, :, j:j + step]
+    return work
+
+
+def pixelwise(card: Any) -> bool:
+    """Whether the card's input rendering is fully known (nothing to fit: ``fit="none"``).
+
+    The correction is then exact pixel by pixel, so it commutes with the tiles' blending
+    (both are linear) and :mod:`specrecon.graph` applies it to each batch of tiles right
+    after the forward pass, while the predictions are in cache.
+
+    Examples
+    --------
+    >>> from specrecon.models import load_model
+    >>> pixelwise(load_model("hydra-satellite-202").card), pixelwise(None)
+    (True, False)
+    """
+    if card is None:
+        return False
+    try:
+        return _rendering_cached(card).fit == "none"
+    except ModelMismatchError:           # the card names no input sensor
+        return False
+
+
+def correct_tiles(tiles: np.ndarray, pred: np.ndarray, card: Any) -> np.ndarray:
+    """Correct a batch of predictions ``(n, bands, h, w)`` in place against its tiles.
+
+    Only for cards whose rendering is :func:`pixelwise`; ``tiles`` is the model input
+    ``(n, 3, h, w)``.
+
+    Examples
+    --------
+    >>> from specrecon.models import load_model
+    >>> card = load_model("hydra-satellite-202").card
+    >>> rng = np.random.default_rng(0)
+    >>> tiles = rng.uniform(0.05, 0.4, (2, 3, 4, 4)).astype("float32")
+    >>> pred = rng.uniform(0.0, 0.5, (2, 202, 4, 4)).astype("float32")
+    >>> out = correct_tiles(tiles, pred, card)
+    >>> m = input_rendering(card).matrix
+    >>> bool(np.abs(np.einsum("cb,nbhw->nchw", m, out) - tiles).max() < 1e-5), out is pred
+    (True, True)
+    """
+    r = _rendering_cached(card)
+    if r.fit != "none":
+        raise ConfigError(format_message(
+            "a card whose input rendering has nothing to fit (satellite models)",
+            f"fit={r.fit!r}", "correct whole blocks with consistency_correct_block"))
+    out: np.ndarray = consistency_correct(pred, tiles, r.matrix, fit="none", band_axis=1,
+                                          inplace=True)
+    return out
 
 
 def _fit_factor(rendered: Any, rgb: Any, fit: str, xp: Any) -> Any:
@@ -428,10 +489,7 @@ def resolve_physical(requested: bool | None, card: Any) -> bool:
         return False
     if requested is not None:
         return bool(requested)
-    try:
-        return _rendering_cached(card).fit == "none"
-    except ModelMismatchError:           # the card names no input sensor
-        return False
+    return pixelwise(card)
 
 
 _CACHE: dict[int, tuple[Any, InputRendering]] = {}

@@ -518,7 +518,8 @@ def _vegetation_types(rng: np.random.Generator) -> list[dict[str, float]]:
 
 @functools.lru_cache(maxsize=32)
 def satellite_library(seed: int, wavelengths: tuple[float, ...],
-                      fwhm: tuple[float, ...], extended: bool = False) -> SpectralLibrary:
+                      fwhm: tuple[float, ...], extended: bool = False,
+                      soil_shapes: bool = False) -> SpectralLibrary:
     """The surface-reflectance library of one satellite scene seed.
 
     Per seed: sun/view geometry (sun zenith 20-55 deg, view zenith 0-8 deg,
@@ -548,6 +549,11 @@ def satellite_library(seed: int, wavelengths: tuple[float, ...],
         Band grid (within 400-2500 nm).
     extended : bool
         Add the extended surfaces (see above).
+    soil_shapes : bool
+        Add ``"soil_iron"``: PROSAIL's dry and wet soils times :func:`iron_oxide_factor`
+        (two rows). Mixed with the plain soils in random proportions per parcel they
+        give bare soils a continuum of visible slopes (iron-oxide-rich soils are much
+        darker in the blue than PROSAIL's two soils).
 
     Returns
     -------
@@ -612,6 +618,12 @@ def satellite_library(seed: int, wavelengths: tuple[float, ...],
             groups[key] = np.append(groups.get(key, np.zeros(0, "int64")), len(rows))
             rows.append(spec)
             names.append(f"parametric:{name}")
+    if soil_shapes:
+        groups["soil_iron"] = np.array([len(rows), len(rows) + 1])
+        f = iron_oxide_factor(_PROSAIL_WL)
+        for name, spec in (("soil_dry", dry), ("soil_wet", wet)):
+            rows.append(spec * f)
+            names.append(f"prosail:{name}:iron-oxide")
     values = band_average(np.asarray(rows), _PROSAIL_WL, centres, fw)
     values = np.clip(values, 0.0, 1.0).astype("float32")
     return SpectralLibrary(
@@ -620,7 +632,26 @@ def satellite_library(seed: int, wavelengths: tuple[float, ...],
                f"{tto:.1f} deg, relative azimuth {psi:.0f} deg; PROSAIL dry/wet soils; "
                "parametric water, asphalt, concrete, roof and sand spectra"
                + ("; PROSAIL dry vegetation; parametric (not measured) water types, snow/ice, "
-                  "soils/rocks with mineral bands, urban materials, char/ash" if extended else ""))
+                  "soils/rocks with mineral bands, urban materials, char/ash" if extended else "")
+               + ("; PROSAIL soils with an iron-oxide visible slope" if soil_shapes else ""))
+
+
+def iron_oxide_factor(wavelengths: np.ndarray, depth: float = 0.7, edge: float = 520.0,
+                      width: float = 30.0) -> np.ndarray:
+    """Multiplicative visible darkening of a soil by iron oxides (a smooth absorption edge).
+
+    Hematite and goethite absorb strongly below ~550 nm (charge-transfer bands), which
+    makes iron-rich soils red-brown with a steep visible slope; the factor is
+    ``1 - depth * sigmoid((edge - wavelength) / width)``: about ``1 - depth`` in the blue,
+    1 from ~600 nm on. A shape, not a measurement.
+
+    Examples
+    --------
+    >>> iron_oxide_factor(np.array([400.0, 520.0, 700.0, 2000.0])).round(2).tolist()
+    [0.31, 0.65, 1.0, 1.0]
+    """
+    wl = np.asarray(wavelengths, "float64")
+    return 1.0 - depth / (1.0 + np.exp(-(edge - wl) / width))
 
 
 # --------------------------------------------------------------------------- extended satellite

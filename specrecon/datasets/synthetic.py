@@ -643,17 +643,21 @@ class _SatParams:
     minor_w: float = 0.0     # its width (px)
     stream_cell: float = 0.0  # extended: 0 = no stream
     stream_w: float = 0.0     # stream width (px)
+    soil_shapes: bool = False  # bare soils mixed with an iron-oxide-darkened copy
 
 
 def _sat_params(seed: int, resolution: float, surfaces: str = "basic",
-                residuals: float = 0.0) -> _SatParams:
+                residuals: float = 0.0, soil_shapes: bool = False) -> _SatParams:
     if surfaces not in SATELLITE_SURFACES:
         raise ConfigError(format_message(f"surfaces among {list(SATELLITE_SURFACES)}",
                                          repr(surfaces), "pass surfaces='extended' or 'basic'"))
     if not (np.isfinite(residuals) and 0.0 <= residuals <= 5.0):
         raise ConfigError(format_message("residuals in [0, 5]", repr(residuals),
                                          "pass 0 (none) or e.g. 1.0"))
-    base = _sat_params_basic(seed, resolution)
+    if not isinstance(soil_shapes, (bool, np.bool_)):
+        raise ConfigError(format_message("soil_shapes as true or false", repr(soil_shapes),
+                                         "pass soil_shapes=True to vary the soils' slope"))
+    base = dataclasses.replace(_sat_params_basic(seed, resolution), soil_shapes=bool(soil_shapes))
     if surfaces == "basic":
         return dataclasses.replace(base, residuals=float(residuals))
     # extended layout: its own random stream, so the basic parameters stay as they were
@@ -700,13 +704,13 @@ _ST_TRACK, _ST_TRACKMAT, _ST_FIELD1, _ST_FIELD2, _ST_FIELD3 = 20, 21, 22, 23, 24
 _ST_WATER, _ST_RIVER, _ST_TURBID, _ST_URBAN, _ST_BLOCK, _ST_ROOF = 30, 31, 32, 40, 41, 43
 _ST_PIXEL, _ST_ROOFFRAC, _ST_ROAD = 50, 51, 60
 _ST_DRY, _ST_MINERAL, _ST_SNOW, _ST_BURN, _ST_ROCK, _ST_MINOR, _ST_STREAM = 70, 71, 72, 73, 74, 75, 76
-_ST_WKIND, _ST_MIX, _ST_RESID = 77, 78, 79
+_ST_WKIND, _ST_MIX, _ST_RESID, _ST_SOILSHAPE = 77, 78, 79, 80
 
 
 def _parcel(p: _SatParams, key: np.ndarray, veg_table: np.ndarray, soil: tuple[int, int],
             lai_field: np.ndarray, cab_field: np.ndarray, moist_field: np.ndarray,
             mixer: _Mixer, weight: np.ndarray, cover: list[np.ndarray],
-            minerals: np.ndarray | None = None) -> None:
+            minerals: np.ndarray | None = None, iron: np.ndarray | None = None) -> None:
     """Add one parcel's spectra (for each pixel, the parcel ``key``) with ``weight``."""
     s = p.seed
     r = _uniform(s, _ST_CLASS, key)
@@ -750,6 +754,13 @@ def _parcel(p: _SatParams, key: np.ndarray, veg_table: np.ndarray, soil: tuple[i
                                    .astype(np.int64), minerals.size - 1)]
         mixer.add(pick, np.where(mineral, wb / bright * (0.6 + 0.4 * dryness), 0.0))
         wb = np.where(mineral, 0.0, wb)
+    if iron is not None:
+        # soil_shapes: each bare parcel mixes the soil with its iron-oxide-darkened copy
+        # in its own proportion (a continuum of visible slopes)
+        a = _uniform(s, _ST_SOILSHAPE, key)
+        mixer.add(iron[0], wb * dryness * a)
+        mixer.add(iron[1], wb * (1.0 - dryness) * a)
+        wb = wb * (1.0 - a)
     mixer.add(soil[0], wb * dryness)
     mixer.add(soil[1], wb * (1.0 - dryness))
     for code, mask in ((0, crop), (1, grass), (2, forest), (3, bare), (9, dry)):
@@ -853,7 +864,7 @@ def _satellite_block(y0: int, y1: int, x0: int, x1: int, p: _SatParams,
     minerals = (np.concatenate([g["x:soil"], g["x:clay"], g["x:iron"]]) if ext else None)
     for key, wgt in ((vor.key1, w_first), (vor.key2, w_second)):
         _parcel(p, key, veg_table, soil, lai_field, cab_field, moist_field, mixer, wgt * jit, cover,
-                minerals)
+                minerals, g["soil_iron"] if p.soil_shapes else None)
     mixer.add(g["asphalt_aged"][0], w_track * paved * jit)
     mixer.add(g["soil_dry"][0], w_track * ~paved * jit * 0.9)
     mixer.add(g["soil_wet"][0], w_track * ~paved * jit * 0.1)
@@ -1045,24 +1056,25 @@ def _splits(n: int, c: int) -> tuple[int, ...]:
 
 
 @functools.lru_cache(maxsize=32)
-def _sat_library(seed: int, bandset: str, extended: bool = False) -> SpectralLibrary:
+def _sat_library(seed: int, bandset: str, extended: bool = False,
+                 soil_shapes: bool = False) -> SpectralLibrary:
     from specrecon.spectral import get_bandset
 
     bs = get_bandset(bandset)
     return satellite_library(int(seed), tuple(bs.wavelengths.tolist()), tuple(bs.fwhm.tolist()),
-                             extended=bool(extended))
+                             extended=bool(extended), soil_shapes=bool(soil_shapes))
 
 
 def _sat_array(height: int, width: int, seed: int, chunks: Any, resolution: float,
                bandset: str, labels: bool, surfaces: str = "basic",
-               residuals: float = 0.0) -> Any:
+               residuals: float = 0.0, soil_shapes: bool = False) -> Any:
     """numpy (no chunks) or lazy dask array of the scene's reflectance or labels."""
     if not (np.isfinite(resolution) and resolution > 0):
         raise ConfigError(format_message("a positive pixel size in metres", repr(resolution),
                                          "pass e.g. resolution=30.0"))
-    p = _sat_params(seed, resolution, surfaces, residuals)
+    p = _sat_params(seed, resolution, surfaces, residuals, soil_shapes)
     ext = p.surfaces == "extended"
-    lib = _sat_library(seed, "hyspecnet202" if labels else bandset, ext)
+    lib = _sat_library(seed, "hyspecnet202" if labels else bandset, ext, p.soil_shapes)
     nb = lib.values.shape[1]
     ck = _normalise_chunks(chunks, height, width)
     if ck is None:
@@ -1085,13 +1097,13 @@ def _sat_array(height: int, width: int, seed: int, chunks: Any, resolution: floa
         # graphs stay small when shipped to distributed workers.
         loc = block_info[None]["array-location"]  # type: ignore[index]
         (y0, y1), (x0, x1) = loc[-2], loc[-1]
-        return _satellite_block(y0, y1, x0, x1, p, _sat_library(p.seed, lib_name, ext),
-                                labels=labels)
+        return _satellite_block(y0, y1, x0, x1, p,
+                                _sat_library(p.seed, lib_name, ext, p.soil_shapes), labels=labels)
 
     ychunks, xchunks = _splits(height, ck[0]), _splits(width, ck[1])
     tag = "synthetic-landcover-" if labels else "synthetic-satellite-"
     name = tag + tokenize(seed, height, width, ck, float(resolution), bandset, p.surfaces,
-                          p.residuals)
+                          p.residuals, p.soil_shapes)
     if labels:
         return da.map_blocks(block, dtype=np.uint8, chunks=(ychunks, xchunks), name=name,
                              meta=np.empty((0, 0), np.uint8))
@@ -1154,7 +1166,8 @@ def satellite_scene(height: int = 512, width: int = 512, *, seed: int = 0,
                     resolution: float = 30.0,
                     simulate: Mapping[str, Any] | None = None,
                     surfaces: str = "basic", residuals: float = 0.0,
-                    band_noise_range: tuple[float, float] | None = None) -> Scene:
+                    band_noise_range: tuple[float, float] | None = None,
+                    soil_shapes: bool = False) -> Scene:
     """A synthetic georeferenced agricultural landscape on the HySpecNet 202-band grid.
 
     Surface reflectance in [0, 1] (float32, ``hyspecnet202`` bands, 420-2450 nm):
@@ -1224,6 +1237,11 @@ def satellite_scene(height: int = 512, width: int = 512, *, seed: int = 0,
         RGB bands of this scene uniformly from this range (``read_noise`` of
         :func:`specrecon.spectral.simulate_rgb`; with ``chunks`` the noise
         realisation depends on the chunking).
+    soil_shapes : bool
+        Mix each bare parcel's soil with an iron-oxide-darkened copy in a random
+        proportion (a continuum of visible slopes instead of PROSAIL's two soil
+        shapes; :func:`specrecon.datasets._spectra_library.iron_oxide_factor`).
+        False reproduces earlier releases.
 
     Returns
     -------
@@ -1245,8 +1263,8 @@ def satellite_scene(height: int = 512, width: int = 512, *, seed: int = 0,
     height, width = _check_size(height, width)
     bs = get_bandset("hyspecnet202")
     data = _sat_array(height, width, seed, chunks, resolution, "hyspecnet202", labels=False,
-                      surfaces=surfaces, residuals=residuals)
-    lib = _sat_library(seed, "hyspecnet202", surfaces == "extended")
+                      surfaces=surfaces, residuals=residuals, soil_shapes=soil_shapes)
+    lib = _sat_library(seed, "hyspecnet202", surfaces == "extended", bool(soil_shapes))
     ys, xs, transform = _georef(height, width, origin, resolution)
     attrs = {
         "source": "specrecon synthetic satellite scene: PROSAIL (PROSPECT-D + 4SAIL) vegetation "
@@ -1258,6 +1276,7 @@ def satellite_scene(height: int = 512, width: int = 512, *, seed: int = 0,
         "spectral_library": lib.source,
         "surfaces": surfaces,
         "residuals": float(residuals),
+        "soil_shapes": int(bool(soil_shapes)),
         "resolution_m": float(resolution),
     }
     cube = make_cube(data, bs.wavelengths, bs.fwhm, y=ys, x=xs, good_band=bs.good, attrs=attrs)
@@ -1317,7 +1336,7 @@ def scene_seeds(n: int, seed: int = 0, split: str = "train") -> list[int]:
             np.uint64)[0] >> np.uint64(1)) for i in range(int(n))]
 
 
-_SATELLITE_OPTIONS = ("surfaces", "residuals", "band_noise_range")
+_SATELLITE_OPTIONS = ("surfaces", "residuals", "band_noise_range", "soil_shapes")
 _NATURAL_OPTIONS = ("exclude_sources", "derived_spectra", "exposure_range",
                     "photon_scale_range", "jpeg_quality_range")
 
@@ -1411,7 +1430,7 @@ def satellite_dataset(n: int, size: int | tuple[int, int] = 128, *, seed: int = 
         10-30 m of Sentinel-2 / Landsat / EnMAP.
     **options
         Further keywords of :func:`satellite_scene` (``surfaces``, ``residuals``,
-        ``band_noise_range``), the same for every scene.
+        ``band_noise_range``, ``soil_shapes``), the same for every scene.
 
     Returns
     -------

@@ -247,3 +247,31 @@ def test_natural_illuminant_drawn_from_a_given_set() -> None:
     again = natural_dataset(6, 16, illuminant=DAYLIGHT_ILLUMINANTS)
     assert ([s.cube.attrs["illuminant"] for s in again]
             == [s.cube.attrs["illuminant"] for s in scenes])
+
+
+def test_soil_shapes_steepen_only_the_bare_soils_visible_slope() -> None:
+    from specrecon.errors import ConfigError
+
+    h = w = 128
+    for seed in range(40):                       # a scene with some bare soil
+        lc = syn.satellite_land_cover(h, w, seed=seed).values
+        if (lc == 3).sum() > 300:
+            break
+    else:  # pragma: no cover
+        pytest.fail("no seed with bare soil in 40 tries")
+    plain = syn.satellite_scene(h, w, seed=seed).cube
+    shaped = syn.satellite_scene(h, w, seed=seed, soil_shapes=True).cube
+    assert shaped.attrs["soil_shapes"] == 1 and plain.attrs["soil_shapes"] == 0
+    changed = np.abs(shaped.values - plain.values).max(axis=0) > 1e-6
+    bare = lc == 3
+    assert changed[bare].mean() > 0.5 and changed[lc == 6].sum() == 0   # soils, not water
+    # darker in the blue relative to the red, unchanged beyond ~650 nm
+    ratio = lambda c: _band(c, 450)[changed] / _band(c, 650)[changed]  # noqa: E731
+    assert np.median(ratio(shaped)) < 0.9 * np.median(ratio(plain))
+    assert np.abs(_band(shaped, 1600) - _band(plain, 1600)).max() < 1e-3
+    lazy = syn.satellite_scene(h, w, seed=seed, soil_shapes=True, chunks=48).cube
+    np.testing.assert_allclose(lazy.values, shaped.values, atol=1e-6)     # chunk-invariant
+    with pytest.raises(ConfigError, match="soil_shapes"):
+        syn.satellite_scene(32, 32, seed=1, soil_shapes="yes")  # type: ignore[arg-type]
+    ds = syn.satellite_dataset(1, size=32, soil_shapes=True)
+    assert ds[0].cube.attrs["soil_shapes"] == 1

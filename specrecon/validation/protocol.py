@@ -361,7 +361,9 @@ def _mosaic_predict(model: Any, rgb: np.ndarray, *, patch: int, seed: int,
     where[slots[:n]] = np.arange(n)              # slot of each spectrum
     tiles = rgb[slots].astype("float32").T.reshape(3, side, side)
     image = np.repeat(np.repeat(tiles, patch, axis=1), patch, axis=2)
-    out = np.asarray(reconstruct(image, model=model, device=device).values, "float64")
+    # the raw network output: the physical rows apply the correction themselves
+    out = np.asarray(reconstruct(image, model=model, device=device, physical=False).values,
+                     "float64")
     m = patch // 4
     bands = out.shape[0]
     blocks = out.reshape(bands, side, patch, side, patch)[:, :, m:patch - m, :, m:patch - m]

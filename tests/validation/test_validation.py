@@ -165,6 +165,22 @@ def test_mosaic_returns_each_spectrums_own_prediction() -> None:
     np.testing.assert_allclose(pred, expected, atol=1e-5)
 
 
+def test_mosaic_scores_the_raw_output_even_where_reconstruct_corrects_by_default() -> None:
+    # the protocol adds its own physical rows; its raw rows must stay raw although
+    # reconstruct corrects satellite-card models by default
+    from specrecon.physical import resolve_physical
+    from specrecon.validation.protocol import _mosaic_predict
+
+    w = np.random.default_rng(5).uniform(0.0, 0.4, (31, 3))
+    model = _pixelwise_model(w, {"recipe": {"data": {"kind": "synthetic-satellite"}}})
+    model.card.input_sensor = "sentinel2_msi_rgb"
+    assert resolve_physical(None, model.card)                  # the default would correct
+    rgb = np.random.default_rng(6).uniform(0.0, 0.5, (20, 3))
+    pred = _mosaic_predict(model, rgb, patch=8, seed=3, device="cpu")
+    expected = np.clip(rgb.astype("float32") @ w.T.astype("float32"), 0.0, 1.0)
+    np.testing.assert_allclose(pred, expected, atol=1e-5)
+
+
 @needs_luxpy
 def test_protocol_end_to_end_on_small_models() -> None:
     from specrecon.models import ModelCard, create_model

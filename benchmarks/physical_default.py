@@ -8,9 +8,12 @@ Run (about 4 minutes on 2 cores)::
 * **synthetic**: each shipped model on its validation scenes (4 scenes of 128 px, the
   ``specrecon evaluate`` defaults; satellite MRAE with ``|truth| + 0.01``), tiled on the
   card's grid and whole image, with the correction off and on;
-* ``--real``: the camera models on ``real-natural`` with the exposure fitted once over
-  the whole set (how ``specrecon.validation`` scores, and what one output chunk does) and
-  fitted per pixel (the chunk-invariant alternative), aligned MRAE.
+* ``--real``: the camera models on ``real-natural``, aligned MRAE, with the exposure
+  fitted once over the whole set (what one output chunk does with ``physical=True`` on
+  an uncalibrated model), fixed at the card's calibrated value (the default, pixel by
+  pixel) and fitted per pixel;
+* ``--calibrate-shipped``: first writes that calibrated exposure into the shipped camera
+  models' cards (the computation ``specrecon train`` runs at export).
 
 The default of :func:`specrecon.physical.resolve_physical` (on for satellite models, off
 for camera models) is read off these tables and ``real_validation.md``.
@@ -61,27 +64,71 @@ def real_table() -> list[str]:
     from specrecon.validation import evaluate_real
 
     models = ["hydra-natural-31", "mstpp-natural-31"]
-    rows: dict[str, dict[str, float]] = {}
-    block = evaluate_real(models, "real-natural", baselines=False, brightness=())
-    original = physical._fit_factor
 
-    def patched(rendered: Any, rgb: Any, fit: str, xp: Any) -> Any:
-        return _per_pixel_factor(rendered, rgb, fit, xp) if fit == "scale" else original(
+    def run() -> dict[str, Any]:
+        return evaluate_real(models, "real-natural", baselines=False, brightness=(0.9, 1.1))
+
+    original_fit, original_pixel = physical._fit_factor, physical.pixel_rendering
+
+    def per_pixel(rendered: Any, rgb: Any, fit: str, xp: Any) -> Any:
+        return _per_pixel_factor(rendered, rgb, fit, xp) if fit == "scale" else original_fit(
             rendered, rgb, fit, xp)
 
-    physical._fit_factor = patched  # type: ignore[assignment]
+    default = run()                                  # the cards' calibrated exposure
+    physical.pixel_rendering = lambda card: None     # type: ignore[assignment]
     try:
-        pixel = evaluate_real(models, "real-natural", baselines=False, brightness=())
+        whole_set = run()                            # one exposure fitted over the set
+        physical._fit_factor = per_pixel             # type: ignore[assignment]
+        pixel = run()                                # fitted per pixel
     finally:
-        physical._fit_factor = original  # type: ignore[assignment]
-    for label, res in (("block", block), ("pixel", pixel)):
+        physical._fit_factor = original_fit          # type: ignore[assignment]
+        physical.pixel_rendering = original_pixel    # type: ignore[assignment]
+    rows: dict[str, dict[str, Any]] = {}
+    for label, res in (("calibrated", default), ("set", whole_set), ("pixel", pixel)):
         for r in res["rows"]:
             key = "off" if not r["physical"] else label
-            rows.setdefault(r["method"], {})[key] = r["overall"]["mrae_aligned"]
-    lines = ["| model | off | on, one exposure for the set | on, exposure per pixel |",
-             "|---|---:|---:|---:|"]
+            rows.setdefault(r["method"], {})[key] = (r["overall"]["mrae_aligned"],
+                                                     r["brightness"])
+    lines = ["| model | off | on, exposure fitted over the set | on, calibrated exposure "
+             "(default) | on, exposure per pixel | x0.9 / x1.1, calibrated |",
+             "|---|---:|---:|---:|---:|---|"]
     for m, v in rows.items():
-        lines.append(f"| {m} | {v['off']:.4f} | {v['block']:.4f} | {v['pixel']:.4f} |")
+        b = v["calibrated"][1]
+        lines.append(f"| {m} | {v['off'][0]:.4f} | {v['set'][0]:.4f} | "
+                     f"{v['calibrated'][0]:.4f} | {v['pixel'][0]:.4f} | "
+                     f"{100 * b['0.9']:+.1f} % / {100 * b['1.1']:+.1f} % |")
+        print(lines[-1], flush=True)
+    return lines
+
+
+def calibrate_shipped() -> list[str]:
+    """Write the calibrated exposure into the shipped camera models' cards.
+
+    The same computation ``specrecon train`` runs at export
+    (:func:`specrecon.training.export.exposure_calibration`), on the validation scenes of
+    each card's own recipe.
+    """
+    import json
+    from pathlib import Path
+
+    from specrecon.models import load_model
+    from specrecon.physical import EXPOSURE_METRIC
+    from specrecon.training import TrainConfig
+    from specrecon.training.data import load_data
+    from specrecon.training.export import exposure_calibration
+
+    weights = Path(__file__).resolve().parents[1] / "specrecon" / "weights"
+    lines = ["| model | calibrated exposure k |", "|---|---:|"]
+    for name in ("hydra-natural-31", "mstpp-natural-31"):
+        model = load_model(name, device="cpu")
+        cfg = TrainConfig.from_dict(model.card.training["recipe"])
+        _, val = load_data(cfg.data)
+        metric = exposure_calibration(model, val, model.card)
+        path = weights / f"{name}.json"
+        card = json.loads(path.read_text())
+        card.setdefault("metrics", {}).update(metric)
+        path.write_text(json.dumps(card, indent=2, allow_nan=False) + "\n")
+        lines.append(f"| {name} | {metric[EXPOSURE_METRIC]:.4f} |")
         print(lines[-1], flush=True)
     return lines
 
@@ -90,14 +137,20 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--real", action="store_true", help="also the real-natural exposure table")
+    p.add_argument("--calibrate-shipped", action="store_true",
+                   help="first write the calibrated exposure into the shipped camera models' "
+                        "cards (specrecon/weights/*-natural-31.json), then measure")
     p.add_argument("--out", default=None, help="write the markdown here")
     a = p.parse_args()
     import torch
 
     t0 = time.perf_counter()
+    calib = (["## Calibrated exposure of the camera models", "", *calibrate_shipped(), ""]
+             if a.calibrate_shipped else [])
     out = ["# Physical consistency: off vs on for the shipped models", "",
            "Command: `OMP_NUM_THREADS=1 python benchmarks/physical_default.py"
-           + (" --real" if a.real else "") + "`", "",
+           + (" --real" if a.real else "")
+           + (" --calibrate-shipped" if a.calibrate_shipped else "") + "`", "", *calib,
            "## Synthetic validation scenes (4 x 128 px)", "", *synthetic_table()]
     if a.real:
         out += ["", "## real-natural (4151 measured reflectances), aligned MRAE", "",

@@ -51,9 +51,12 @@ __all__ = [
     "InputRendering",
     "consistency_correct",
     "consistency_correct_block",
+    "EXPOSURE_METRIC",
     "correct_tiles",
     "correction_operator",
+    "fit_exposure",
     "input_rendering",
+    "pixel_rendering",
     "pixelwise",
     "resolve_physical",
     "training_render_params",
@@ -327,12 +330,92 @@ def _correct_numpy(cube: np.ndarray, rgb: np.ndarray, a: np.ndarray, op: np.ndar
     return work
 
 
-def pixelwise(card: Any) -> bool:
-    """Whether the card's input rendering is fully known (nothing to fit: ``fit="none"``).
+#: Card metric holding a camera model's calibrated exposure (see :func:`fit_exposure`).
+EXPOSURE_METRIC = "physical_exposure"
 
-    The correction is then exact pixel by pixel, so it commutes with the tiles' blending
-    (both are linear) and :mod:`specrecon.graph` applies it to each batch of tiles right
-    after the forward pass, while the predictions are in cache.
+
+def fit_exposure(rgbs: Any, preds: Any, matrix: Any) -> float:
+    """Least-squares exposure ``k`` with ``rgb ~ k * matrix @ prediction`` over many images.
+
+    For an auto-exposed camera model the exposure of the input relative to the model's
+    output is unknown per image, but for a model that scales its output with its input
+    it is nearly a constant of the model. Fitted once on the model's own validation
+    scenes (at export, :func:`specrecon.training.export.run_config`) and stored in its card
+    (``metrics["physical_exposure"]``), it makes the correction pixel by pixel, hence
+    independent of the chunking: on ``real-natural`` the shipped HYDRA's aligned MRAE
+    went 0.151 -> 0.1345 with it, against 0.1339 with an exposure fitted over the whole
+    set and 0.144 fitted per pixel (``benchmarks/results/physical_default.md``).
+
+    Parameters
+    ----------
+    rgbs, preds : iterable of numpy.ndarray
+        Input RGB ``(3, H, W)`` and the raw prediction ``(bands, H, W)`` of each image.
+    matrix : array-like
+        ``(3, bands)`` rendering matrix (:func:`input_rendering`).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> A = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
+    >>> s = np.random.default_rng(0).uniform(0.1, 0.5, (2, 4, 4))
+    >>> round(fit_exposure([1.5 * np.einsum("cb,bhw->chw", A, s)], [s], A), 6)
+    1.5
+    """
+    a = np.asarray(matrix, "float64")
+    num = den = 0.0
+    for rgb, pred in zip(rgbs, preds):
+        r = np.einsum("cb,bhw->chw", a, np.asarray(pred, "float64"))
+        c = np.asarray(rgb, "float64")
+        ok = np.isfinite(r) & np.isfinite(c)
+        num += float((r[ok] * c[ok]).sum())
+        den += float((r[ok] * r[ok]).sum())
+    if not den > 0 or not num > 0:
+        raise ConfigError(format_message("images with a positive rendered signal",
+                                         f"sums {num:g} / {den:g}", "pass non-empty images"))
+    return num / den
+
+
+def pixel_rendering(card: Any) -> InputRendering | None:
+    """The rendering to correct each pixel on its own, or None where a block fit is needed.
+
+    Satellite cards (nothing to fit) as they are; camera cards (unknown exposure) with the
+    exposure calibrated in their card (:data:`EXPOSURE_METRIC`) folded into the matrix;
+    None for cards without a sensor, with unknown channel gains, or without a calibration.
+
+    Examples
+    --------
+    >>> from specrecon.models import load_model
+    >>> pixel_rendering(load_model("hydra-satellite-202").card).fit
+    'none'
+    >>> pixel_rendering(None) is None
+    True
+    """
+    if card is None:
+        return None
+    try:
+        r = _rendering_cached(card)
+    except ModelMismatchError:           # the card names no input sensor
+        return None
+    if r.fit == "none":
+        return r
+    metrics = getattr(card, "metrics", None) or {}
+    k = metrics.get(EXPOSURE_METRIC) if r.fit == "scale" else None
+    if not isinstance(k, (int, float)) or not np.isfinite(k) or k <= 0:
+        return None
+    return InputRendering(r.sensor, r.matrix * float(k), "none",
+                          f"{r.description} fixed at {float(k):.4f} (calibrated on the model's "
+                          "validation scenes)")
+
+
+def pixelwise(card: Any) -> bool:
+    """Whether the correction can run pixel by pixel for this card (:func:`pixel_rendering`).
+
+    It then commutes with the tiles' blending (both are linear) and
+    :mod:`specrecon.graph` applies it to each batch of tiles right after the forward
+    pass, while the predictions are in cache; the cube stays chunk-invariant.
 
     Examples
     --------
@@ -340,19 +423,13 @@ def pixelwise(card: Any) -> bool:
     >>> pixelwise(load_model("hydra-satellite-202").card), pixelwise(None)
     (True, False)
     """
-    if card is None:
-        return False
-    try:
-        return _rendering_cached(card).fit == "none"
-    except ModelMismatchError:           # the card names no input sensor
-        return False
+    return pixel_rendering(card) is not None
 
 
 def correct_tiles(tiles: np.ndarray, pred: np.ndarray, card: Any) -> np.ndarray:
     """Correct a batch of predictions ``(n, bands, h, w)`` in place against its tiles.
 
-    Only for cards whose rendering is :func:`pixelwise`; ``tiles`` is the model input
-    ``(n, 3, h, w)``.
+    Only for :func:`pixelwise` cards; ``tiles`` is the model input ``(n, 3, h, w)``.
 
     Examples
     --------
@@ -366,11 +443,12 @@ def correct_tiles(tiles: np.ndarray, pred: np.ndarray, card: Any) -> np.ndarray:
     >>> bool(np.abs(np.einsum("cb,nbhw->nchw", m, out) - tiles).max() < 1e-5), out is pred
     (True, True)
     """
-    r = _rendering_cached(card)
-    if r.fit != "none":
+    r = pixel_rendering(card)
+    if r is None:
         raise ConfigError(format_message(
-            "a card whose input rendering has nothing to fit (satellite models)",
-            f"fit={r.fit!r}", "correct whole blocks with consistency_correct_block"))
+            "a card whose correction runs per pixel (see specrecon.physical.pixelwise)",
+            "a card that needs an exposure or gains fitted over a block",
+            "correct whole blocks with consistency_correct_block"))
     out: np.ndarray = consistency_correct(pred, tiles, r.matrix, fit="none", band_axis=1,
                                           inplace=True)
     return out
@@ -439,18 +517,19 @@ def consistency_correct_block(rgb: Any, cube: Any, card: Any, *, fit: Fit | None
 def resolve_physical(requested: bool | None, card: Any) -> bool:
     """Whether :func:`specrecon.reconstruct` applies the correction (the one owner of that rule).
 
-    The default (``requested=None``) is **on where the input rendering is fully known**
-    (``fit="none"``: satellite models, whose input is band reflectance): the
-    correction is then exact and pixel by pixel, so the cube still does not depend
-    on the chunking. Measured on the shipped satellite HYDRA it lowered MRAE-eps on
-    the real held-out spectra from 0.269 to 0.214 and on the synthetic validation
-    scenes from 0.235 to 0.219 (tiled) and 0.335 to 0.319 (whole image).
+    The default (``requested=None``) is **on wherever the correction runs pixel by
+    pixel** (:func:`pixelwise`), so the cube still does not depend on the chunking:
 
-    It is **off by default for camera models** (auto-exposed RGB, ``fit="scale"``):
-    their unknown exposure has to be fitted over a block of pixels, i.e. per output
-    chunk, which makes the cube depend slightly on the chunking; fitted per pixel
-    instead, it kept only 40 % of the gain (real natural: 0.151 -> 0.144, against
-    0.134 with one exposure for the set). Pass ``physical=True`` for them.
+    * satellite models (band reflectance input: nothing to fit). On the shipped
+      satellite HYDRA it lowered MRAE-eps on the real held-out spectra from 0.269 to
+      0.214 and on the synthetic validation scenes from 0.235 to 0.219 (tiled);
+    * camera models whose card holds a calibrated exposure (:func:`fit_exposure`,
+      fitted on their validation scenes at export): real natural aligned MRAE of the
+      shipped HYDRA 0.151 -> 0.1345.
+
+    Camera models without that calibration need their exposure fitted over a block of
+    pixels, i.e. per output chunk, which makes the cube depend slightly on the
+    chunking: off by default, ``physical=True`` turns it on.
 
     Parameters
     ----------
@@ -473,7 +552,7 @@ def resolve_physical(requested: bool | None, card: Any) -> bool:
     >>> from specrecon.models import load_model
     >>> resolve_physical(None, load_model("hydra-satellite-202").card)
     True
-    >>> resolve_physical(None, load_model("hydra-natural-31").card)
+    >>> resolve_physical(None, None)
     False
     >>> resolve_physical(False, load_model("hydra-satellite-202").card)
     False

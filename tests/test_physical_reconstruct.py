@@ -36,17 +36,31 @@ def test_physical_needs_a_card() -> None:
         reconstruct(scene.rgb, net, physical=True, wavelengths=np.arange(202.0) + 400)
 
 
-def test_default_is_on_for_satellite_models_off_for_camera_models() -> None:
+def test_default_is_on_where_the_correction_runs_per_pixel() -> None:
+    import dataclasses
+
+    from specrecon.physical import EXPOSURE_METRIC, resolve_physical
+
     scene = satellite_scene(40, 40, seed=5)
     sat = reconstruct(scene.rgb, "hydra-satellite-202", clip=False)
-    assert sat.attrs["physical_consistency"] == 1
+    assert sat.attrs["physical_consistency"] == 1              # satellite: nothing to fit
     m = input_rendering(load_model("hydra-satellite-202").card).matrix
     err = np.abs(np.einsum("cb,bhw->chw", m, sat.values) - scene.rgb.values).max()
     assert err < 1e-4                                     # re-renders to its input
-    nat = reconstruct(scene.rgb.values, "hydra-natural-31")
-    assert nat.attrs["physical_consistency"] == 0
-    assert reconstruct(scene.rgb.values, "hydra-natural-31",
-                       physical=True).attrs["physical_consistency"] == 1
+    # a camera model with a calibrated exposure in its card: on, re-rendering to the
+    # input through k * A
+    card = load_model("hydra-natural-31").card
+    k = card.metrics[EXPOSURE_METRIC]
+    rgb = np.random.default_rng(2).uniform(0.05, 0.6, (3, 40, 40)).astype("float32")
+    nat = reconstruct(rgb, "hydra-natural-31", clip=False)
+    assert nat.attrs["physical_consistency"] == 1
+    a = input_rendering(card).matrix
+    assert np.abs(k * np.einsum("cb,bhw->chw", a, nat.values) - rgb).max() < 1e-4
+    # without the calibration a camera card needs a block fit: off by default
+    bare = dataclasses.replace(card, metrics={})
+    assert not resolve_physical(None, bare) and resolve_physical(True, bare)
+    assert reconstruct(rgb, "hydra-natural-31",
+                       physical=False).attrs["physical_consistency"] == 0
 
 
 def test_default_correction_does_not_depend_on_the_chunking() -> None:

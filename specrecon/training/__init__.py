@@ -59,6 +59,7 @@ _LAZY: dict[str, str] = {
     "load_checkpoint": "checkpoint",
     "seed_everything": "checkpoint",
     "export_model": "export",
+    "exposure_calibration": "export",
     "make_card": "export",
     "run_config": "export",
 }

@@ -35,7 +35,8 @@ from specrecon.training.config import HYDRA_STAGES, MCGA_STAGES, TrainConfig
 from specrecon.training.data import load_data, split_pair
 from specrecon.training.loop import TrainResult
 
-__all__ = ["make_card", "export_model", "run_config", "hardware_description", "DEFAULT_SENSORS"]
+__all__ = ["make_card", "export_model", "exposure_calibration", "run_config", "hardware_description",
+           "DEFAULT_SENSORS"]
 
 #: RGB sensor of the synthetic data kinds (what their scenes are rendered with by default)
 DEFAULT_SENSORS: dict[str, str] = {"synthetic-natural": "nikon_d5100",
@@ -176,6 +177,58 @@ def make_card(model: nn.Module, config: TrainConfig, result: TrainResult | None 
                                 tile_overlap=max(0, tile // 4), training=training,
                                 metrics=metrics, license=c.license)
 
+def exposure_calibration(model: nn.Module, scenes: Sequence[Any], card: Any) -> dict[str, Any]:
+    """Card metric with a camera model's calibrated exposure, or ``{}`` where none applies.
+
+    For a model whose input is auto-exposed camera RGB (the card's rendering fits an
+    exposure scale) the least-squares exposure between each validation scene's RGB and
+    the rendering of the model's raw whole-image output
+    (:func:`specrecon.physical.fit_exposure`). With it in the card, ``reconstruct``
+    applies the physical-consistency correction pixel by pixel, by default
+    (:func:`specrecon.physical.resolve_physical`).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The trained model.
+    scenes : sequence
+        Validation scenes or ``(rgb, cube)`` pairs with their RGB.
+    card : ModelCard
+        The model's card (sensor, training data).
+
+    Returns
+    -------
+    dict
+        ``{"physical_exposure": k}`` or ``{}`` (satellite cards, unknown sensors, no
+        scene RGB).
+    """
+    from specrecon.errors import ModelMismatchError
+    from specrecon.physical import EXPOSURE_METRIC, fit_exposure, input_rendering
+
+    try:
+        rendering = input_rendering(card)
+    except ModelMismatchError:
+        return {}
+    if rendering.fit != "scale" or len(scenes) == 0:
+        return {}
+    rgbs, preds = [], []
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            for item in scenes:
+                rgb, _ = split_pair(item)
+                if rgb is None:              # RGB simulated per patch: no scene RGB to fit
+                    return {}
+                x = torch.from_numpy(np.asarray(rgb, dtype="float32"))[None].to(device)
+                preds.append(model(x)[0].float().cpu().numpy())
+                rgbs.append(np.asarray(rgb, dtype="float64"))
+    finally:
+        model.train(was_training)
+    return {EXPOSURE_METRIC: round(fit_exposure(rgbs, preds, rendering.matrix), 6)}
+
+
 def export_model(model: nn.Module, path: str | Path, config: TrainConfig,
                  result: TrainResult | None = None, **card_kw: Any) -> Any:
     """Write ``path`` (.safetensors) and its card (.json) for a trained model.
@@ -274,8 +327,10 @@ def run_config(config: TrainConfig, *, out_dir: str | Path, stages: Sequence[str
         result = train_hydra(model, train, val, run_cfg, out_dir=out_dir, resume=init,
                              callback=callback)
     path = Path(weights) if weights is not None else out_dir / f"{config.name}.safetensors"
+    draft = make_card(result.model, config, result, data=train, command=command)
     card = export_model(result.model, path, config, result, data=train, command=command,
-                        extra_training={"data_generation_s": round(data_s, 1)})
+                        extra_training={"data_generation_s": round(data_s, 1)},
+                        extra_metrics=exposure_calibration(result.model, val, draft))
     result.paths.update({"weights": path, "card": path.with_suffix(".json")})
     result.card = card  # type: ignore[attr-defined]
     return result

@@ -35,8 +35,11 @@ root-polynomial regression of degree 2 and 3 and the mean training spectrum. Oth
 passed next to the model.
 
 Options: ``physical=True`` adds rows with the minimum-norm physical-consistency
-correction (:func:`specrecon.physical.consistency_correct`, fitted as
-:func:`specrecon.physical.input_rendering` says); ``brightness=(0.9, 1.1)`` runs
+correction (:func:`specrecon.physical.consistency_correct`): per pixel with the
+model card's rendering where :func:`specrecon.physical.pixel_rendering` gives one
+(satellite cards; camera cards with a calibrated exposure -- what ``reconstruct``
+does by default), otherwise with the exposure fitted once over the whole set, as
+:func:`specrecon.physical.input_rendering` says; ``brightness=(0.9, 1.1)`` runs
 each method on the RGB scaled by those factors and reports the relative change
 of the aligned MRAE.
 """
@@ -452,7 +455,8 @@ def evaluate_real(models: Any, name: str, *, illuminant: str = "D65", n: int | N
         ``headline`` (metric name) and ``rows``: one per method (and per
         physical option) with ``method``, ``kind`` (``model``/``baseline``),
         ``physical``, ``overall``, ``per_class``, ``scale`` and ``brightness``
-        (factor -> relative change of ``mrae_aligned``).
+        (factor -> relative change of ``mrae_aligned``); physical rows also name
+        their ``correction``.
 
     Examples
     --------
@@ -462,7 +466,7 @@ def evaluate_real(models: Any, name: str, *, illuminant: str = "D65", n: int | N
         res = evaluate_real(["hydra-natural-31", "mstpp-natural-31"], "real-natural", n=800)
         {r["method"]: r["overall"]["mrae_aligned"] for r in res["rows"] if not r["physical"]}
     """
-    from specrecon.physical import consistency_correct, input_rendering
+    from specrecon.physical import consistency_correct, input_rendering, pixel_rendering
     from specrecon.validation.baselines import MeanSpectrum, RootPolynomial
     from specrecon.validation.data import load_heldout
 
@@ -489,24 +493,29 @@ def evaluate_real(models: Any, name: str, *, illuminant: str = "D65", n: int | N
     rendered = render_heldout(card, heldout, illuminant=illuminant, seed=seed)
     rendering = input_rendering(card)
 
-    predictors: list[tuple[str, str, Any]] = []
+    # the physical rows correct each model as reconstruct's default does: per pixel with
+    # its card's rendering where that is possible (a calibrated camera exposure), else
+    # with the exposure fitted over the whole set; baselines get the latter
+    predictors: list[tuple[str, str, Any, Any]] = []
     for label, mod in loaded:
         predictors.append((label, "model", functools.partial(
-            _mosaic_predict, mod, patch=patch, seed=seed, device=device)))
+            _mosaic_predict, mod, patch=patch, seed=seed, device=device),
+            pixel_rendering(getattr(mod, "card", None)) or rendering))
     if baselines:
         rgb_train, spec_train = training_pairs(card, name)
         for label, base in (("root-poly-2", RootPolynomial(2)), ("root-poly-3", RootPolynomial(3)),
                             ("mean-spectrum", MeanSpectrum())):
-            predictors.append((label, "baseline", base.fit(rgb_train, spec_train).predict))
+            predictors.append((label, "baseline", base.fit(rgb_train, spec_train).predict,
+                               rendering))
     if oracle:
         predictors.append(("root-poly-3-heldout-2fold", "oracle",
-                           _two_fold(rendered.rgb, rendered.truth, seed)))
+                           _two_fold(rendered.rgb, rendered.truth, seed), rendering))
 
     lo, hi = (tuple(card.value_range) if getattr(card, "value_range", None) else (0.0, 1.0))
 
-    def correct(p: np.ndarray, rgb: np.ndarray) -> np.ndarray:
-        return consistency_correct(p[:, :, None, None], rgb[:, :, None, None], rendering.matrix,
-                                   fit=rendering.fit)[:, :, 0, 0]
+    def correct(p: np.ndarray, rgb: np.ndarray, rend: Any) -> np.ndarray:
+        return consistency_correct(p[:, :, None, None], rgb[:, :, None, None], rend.matrix,
+                                   fit=rend.fit)[:, :, 0, 0]
 
     def changes(m_1: float, scaled: dict[str, np.ndarray]) -> dict[str, float]:
         out = {}
@@ -516,7 +525,7 @@ def evaluate_real(models: Any, name: str, *, illuminant: str = "D65", n: int | N
         return out
 
     rows = []
-    for label, kind, predict in predictors:
+    for label, kind, predict, rend in predictors:
         pred = predict(rendered.rgb)
         inputs = {f"{float(f):g}": np.clip(rendered.rgb * float(f), 0.0, 1.0) for f in brightness}
         preds = {f: predict(x) for f, x in inputs.items()}
@@ -524,12 +533,13 @@ def evaluate_real(models: Any, name: str, *, illuminant: str = "D65", n: int | N
         rows.append({"method": label, "kind": kind, "physical": False, **base,
                      "brightness": changes(base["overall"]["mrae_aligned"], preds)})
         if physical:
-            fixed = correct(pred, rendered.rgb)
+            fixed = correct(pred, rendered.rgb, rend)
             res = score(fixed, rendered)
             res["overall_clipped"] = score(np.clip(fixed, lo, hi), rendered)["overall"]
-            fixed_f = {f: correct(preds[f], inputs[f]) for f in preds}
+            fixed_f = {f: correct(preds[f], inputs[f], rend) for f in preds}
             rows.append({"method": label, "kind": kind, "physical": True, **res,
-                         "brightness": changes(res["overall"]["mrae_aligned"], fixed_f)})
+                         "brightness": changes(res["overall"]["mrae_aligned"], fixed_f),
+                         "correction": rend.description})
     return {"set": name, "spectra": len(heldout),
             "classes": {c: int(sum(lab == c for lab in heldout.labels)) for c in heldout.classes},
             "bands_scored": int(rendered.valid.sum()), "illuminant": illuminant if _natural(name)

@@ -48,6 +48,9 @@ def test_train_writes_weights_card_log_and_plot(tmp_path, recipe, capsys) -> Non
     assert card.wavelengths[0] == 400.0 and card.wavelengths[-1] == 700.0
     assert card.tile_size == 16 and card.tile_overlap == 4
     assert set(card.metrics["validation"]) == {"mrae", "rmse", "psnr", "sam"}
+    # a camera model gets its exposure calibrated at export: physical consistency per
+    # pixel, on by default
+    assert 0.0 < card.metrics["physical_exposure"] < 100.0
     assert card.training["steps"]["student"]["steps"] == 2
     assert card.training["wall_time_s"]["total"] > 0
     assert "train --config" in card.training["command"]
@@ -59,13 +62,16 @@ def test_train_writes_weights_card_log_and_plot(tmp_path, recipe, capsys) -> Non
     assert (out / "config.yaml").exists()
 
     assert main(["evaluate", "--model", str(weights), "--data", "synthetic-natural",
-                 "--n", "1", "--size", "32", "--whole-image"]) == 0
+                 "--n", "1", "--size", "32", "--whole-image", "--no-physical"]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0].split()[-4:] == ["MRAE", "RMSE", "PSNR", "SAM"]
     row = table[1].split()
     assert row[0] == str(weights) and row[3] == "1"
     # whole-image evaluation of the validation scene = the validation metric of training
     assert float(row[-4]) == pytest.approx(card.metrics["validation"]["mrae"], rel=1e-3)
+    assert main(["evaluate", "--model", str(weights), "--data", "synthetic-natural",
+                 "--n", "1", "--size", "32", "--whole-image"]) == 0
+    assert "physical consistency" in capsys.readouterr().out     # the model's default
 
 
 def test_stage_by_stage_and_errors(tmp_path, recipe, capsys) -> None:

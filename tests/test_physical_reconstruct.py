@@ -104,3 +104,18 @@ def test_per_tile_correction_equals_the_block_correction() -> None:
                              bands=resolved.bands, tile_card=resolved.card)
     np.testing.assert_allclose(fast, oracle, atol=2e-5, rtol=0)
     assert np.abs(fast - raw).max() > 1e-3                      # the correction did something
+
+
+def test_default_correction_with_missing_pixels() -> None:
+    # missing pixels enter the model as 0 and leave as NaN; their neighbours are still
+    # corrected to their own RGB
+    scene = satellite_scene(48, 48, seed=9)
+    rgb = scene.rgb.copy()
+    rgb.values[:, 10:20, 5:30] = np.nan
+    out = reconstruct(rgb, "hydra-satellite-202", clip=False).values
+    assert np.isnan(out[:, 10:20, 5:30]).all()
+    ok = ~np.isnan(rgb.values).any(axis=0)
+    assert np.isfinite(out[:, ok]).all()
+    m = input_rendering(load_model("hydra-satellite-202").card).matrix
+    err = np.abs(np.einsum("cb,bn->cn", m, out[:, ok]) - rgb.values[:, ok]).max()
+    assert err < 1e-4

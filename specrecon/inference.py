@@ -697,13 +697,14 @@ def reconstruct(da: xr.DataArray | np.ndarray, model: Any = "default", *,
     physical : bool, optional
         Physical consistency: correct every reconstructed spectrum by the minimum-norm
         change that makes it re-render exactly to its input RGB through the card's input
-        sensor (:mod:`specrecon.physical`), before clipping. Default (None): **on for
-        satellite models** (reflectance input: exact, pixel by pixel, chunk-invariant; on
-        the shipped satellite HYDRA it lowered the real held-out MRAE-eps from 0.269 to
-        0.214), **off for camera models**, whose unknown exposure is fitted per output
-        chunk (the result then depends slightly on the chunking; real natural MRAE 0.151
-        -> 0.134 with it). The rule is :func:`specrecon.physical.resolve_physical`; needs
-        a model card; recorded in ``attrs["physical_consistency"]``.
+        sensor (:mod:`specrecon.physical`), before clipping. Default (None): **on wherever
+        it runs pixel by pixel**, so the cube stays chunk-invariant -- satellite models
+        (reflectance input; shipped satellite HYDRA, real held-out MRAE-eps 0.269 ->
+        0.214) and camera models whose card holds a calibrated exposure (shipped natural
+        HYDRA, aligned MRAE 0.151 -> 0.1355); off for other camera models, for which
+        ``True`` fits the exposure per output chunk (the result then depends slightly on
+        the chunking). The rule is :func:`specrecon.physical.resolve_physical`; needs a
+        model card; recorded in ``attrs["physical_consistency"]``.
 
     Returns
     -------

@@ -74,8 +74,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                         "its card; else any real illuminant)")
     p.add_argument("--physical", action=argparse.BooleanOptionalAction, default=None,
                    help="physical-consistency correction. Scenes: force it on / off (default: "
-                        "each model's default, on for satellite models, off for camera "
-                        "models). Real sets: --no-physical leaves out the rows with it")
+                        "each model's default: on where it runs per pixel, i.e. satellite "
+                        "models and camera models with a calibrated exposure). Real sets: "
+                        "--no-physical leaves out the rows with it")
     real = p.add_argument_group("real held-out sets (real-natural, real-satellite)")
     real.add_argument("--no-baselines", action="store_true",
                       help="leave out the root-polynomial and mean-spectrum baselines")

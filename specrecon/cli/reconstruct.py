@@ -32,7 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--physical", action=argparse.BooleanOptionalAction, default=None,
                    help="correct each spectrum to re-render exactly to its input RGB through "
                         "the model's input sensor (physical consistency, see docs/reconstruct; "
-                        "default: on for satellite models, off for camera models)")
+                        "default: on where it runs per pixel -- satellite models and camera models "
+                        "with a calibrated exposure)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
 

@@ -343,8 +343,8 @@ def fit_exposure(rgbs: Any, preds: Any, matrix: Any) -> float:
     scenes (at export, :func:`specrecon.training.export.run_config`) and stored in its card
     (``metrics["physical_exposure"]``), it makes the correction pixel by pixel, hence
     independent of the chunking: on ``real-natural`` the shipped HYDRA's aligned MRAE
-    went 0.151 -> 0.1345 with it, against 0.1339 with an exposure fitted over the whole
-    set and 0.144 fitted per pixel (``benchmarks/results/physical_default.md``).
+    went 0.1415 -> 0.1311 with it, against 0.1306 with an exposure fitted over the whole
+    set and 0.1385 fitted per pixel (``benchmarks/results/physical_default.md``).
 
     Parameters
     ----------
@@ -525,7 +525,7 @@ def resolve_physical(requested: bool | None, card: Any) -> bool:
       0.201 and on the synthetic validation scenes from 0.196 to 0.184 (tiled);
     * camera models whose card holds a calibrated exposure (:func:`fit_exposure`,
       fitted on their validation scenes at export): real natural aligned MRAE of the
-      shipped HYDRA 0.151 -> 0.1345.
+      shipped HYDRA 0.142 -> 0.131.
 
     Camera models without that calibration need their exposure fitted over a block of
     pixels, i.e. per output chunk, which makes the cube depend slightly on the

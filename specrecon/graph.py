@@ -255,8 +255,9 @@ class BlockStep:
             def on_tiles(n: int) -> None:
                 _progress(token, total, n)
 
-        # pixelwise corrections (satellite cards) commute with the blending: applied to each
-        # batch of tiles while it is in cache; camera cards fit the exposure over the block
+        # pixelwise corrections (satellite cards, camera cards with a calibrated exposure)
+        # commute with the blending: applied to each batch of tiles while it is in cache;
+        # other camera cards fit the exposure over the block
         from specrecon.physical import pixelwise
 
         per_tile = self.physical_card is not None and pixelwise(self.physical_card)

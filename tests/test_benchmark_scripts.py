@@ -43,3 +43,39 @@ def test_gpu_throughput_quick_writes_a_row_per_mode(tmp_path: Path) -> None:
     assert sorted((r["model"], r["mode"]) for r in records) == sorted(
         (m, mode) for m in ("hydra-tiny-31", "mst-plus-plus-tiny-31") for mode in MODES)
     assert all(r["status"] == "ok" and r["mpx_s"] > 0 for r in records)
+
+
+def test_tile_invariance_compares_the_card_grid_with_the_whole_image(tmp_path: Path) -> None:
+    """A card tile as large as the scene is the whole image (0 % apart), below 128 px
+    the target reads "not met", and an extra tile size gets its own row."""
+    import importlib.util
+
+    import numpy as np
+    import torch
+
+    from specrecon.models import ModelCard, create_model, save_model
+
+    torch.manual_seed(0)
+    model = create_model("hydra-tiny-31")
+    card = ModelCard.from_model(
+        model, wavelengths=np.arange(400.0, 701.0, 10.0).tolist(), fwhm=[10.0] * 31,
+        input_sensor="nikon_d5100", tile_size=32, tile_overlap=8,
+        training={"recipe": {"data": {"kind": "synthetic-natural"}}})
+    weights = tmp_path / "tiny.safetensors"
+    save_model(model, weights, card)
+    spec = importlib.util.spec_from_file_location(
+        "tile_invariance", REPO / "benchmarks" / "tile_invariance.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = tmp_path / "tiles.md"
+    mod.main(["--models", str(weights), "--size", "32", "--n", "1", "--tile-sizes", "16",
+              "--out", str(out)])
+    lines = out.read_text().splitlines()
+    assert "--tile-sizes 16" in lines[2]
+    rows = {ln.split("|")[2].strip(): ln.split("|") for ln in lines if ln.startswith(f"| {weights}")}
+    assert set(rows) == {"32 px (card)", "16 px", "whole image"}
+    assert rows["32 px (card)"][3] == rows["whole image"][3]
+    assert rows["32 px (card)"][5].strip() == "+0.0 %"
+    assert rows["32 px (card)"][6].strip() == "not met"
+    assert rows["16 px"][3] != rows["whole image"][3]

@@ -65,6 +65,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--ntire", action="store_true",
                    help="NTIRE protocol: whole image, clip to [0, 1], crop [128:-128, 128:-128]")
     p.add_argument("--whole-image", action="store_true", help="no tiling")
+    p.add_argument("--tile-size", type=int, default=None, metavar="PX",
+                   help="tile side in pixels, overlap a quarter of it (default: the model "
+                        "card's tile grid); real sets too")
     p.add_argument("--mrae-eps", type=float, default=None,
                    help="MRAE denominators |truth| + EPS (default: NTIRE definition, exact "
                         "zeros left out); the satellite models report EPS=0.01")
@@ -121,7 +124,8 @@ def evaluate_models(models: list[str], data: str, *, split: str = "validation",
                     whole_image: bool = False, device: str = "auto",
                     mrae_eps: float | None = None,
                     illuminant: str | list[str] | None = None,
-                    physical: bool | None = None) -> list[dict[str, Any]]:
+                    physical: bool | None = None,
+                    tile_size: int | None = None) -> list[dict[str, Any]]:
     """Mean metrics of each model over the scenes of ``data``.
 
     Parameters
@@ -146,6 +150,8 @@ def evaluate_models(models: list[str], data: str, *, split: str = "validation",
     physical : bool, optional
         Physical-consistency correction (default: each model's default, see
         :func:`specrecon.physical.resolve_physical`).
+    tile_size : int, optional
+        Tile side in pixels, overlap a quarter of it (default: the card's grid).
 
     Returns
     -------
@@ -173,7 +179,7 @@ def evaluate_models(models: list[str], data: str, *, split: str = "validation",
                             illuminant=illuminant if illuminant is not None
                             else _trained_illuminant(card, kind))
         totals: dict[str, float] = {}
-        corrected = False
+        corrected, tile = False, None
         for i in range(len(scenes)):
             rgb, cube = split_pair(scenes[i])
             cube = cube.transpose("wavelength", ...)
@@ -189,8 +195,9 @@ def evaluate_models(models: list[str], data: str, *, split: str = "validation",
             if card is None:
                 kw["wavelengths"] = np.asarray(cube.wavelength.values)
             pred = reconstruct(rgb, model=model, whole_image=whole_image or ntire,
-                               device=device, physical=physical, **kw)
+                               device=device, physical=physical, tile_size=tile_size, **kw)
             corrected = bool(pred.attrs.get("physical_consistency"))
+            tile = pred.attrs["tile_size"]
             pred = pred.compute()
             if ntire:
                 pred = pred.clip(0.0, 1.0)
@@ -201,7 +208,8 @@ def evaluate_models(models: list[str], data: str, *, split: str = "validation",
                 totals[k] = totals.get(k, 0.0) + float(res[k])
         m = max(1, len(scenes))
         protocol = "ntire (whole image, clip [0,1], crop 128)" if ntire else (
-            "whole image" if whole_image else "tiled")
+            "whole image" if whole_image else
+            "tiled" + (f" {tile[0]} px" if tile is not None and tile_size is not None else ""))
         if mrae_eps is not None:
             protocol += f", MRAE eps {mrae_eps:g}"
         if corrected:
@@ -289,7 +297,7 @@ def _run_real(args: argparse.Namespace) -> int:
     result = evaluate_real(args.model, args.data, illuminant=illuminant, n=args.n,
                            seed=args.seed, physical=args.physical is not False, brightness=factors,
                            baselines=not args.no_baselines, oracle=args.oracle,
-                           device=args.device)
+                           device=args.device, tile_size=args.tile_size)
     print(json.dumps(result, indent=2) if args.json
           else format_real_table(result, per_class=args.per_class))
     return 0
@@ -303,6 +311,6 @@ def run(args: argparse.Namespace) -> int:
                            seed=args.seed, ntire=args.ntire, whole_image=args.whole_image,
                            device=args.device, mrae_eps=args.mrae_eps,
                            illuminant=args.illuminant.split(",") if args.illuminant else None,
-                           physical=args.physical)
+                           physical=args.physical, tile_size=args.tile_size)
     print(json.dumps(rows, indent=2) if args.json else format_table(rows))
     return 0

@@ -352,7 +352,7 @@ def score(pred: Any, rendered: RenderedSet) -> dict[str, Any]:
 
 
 def _mosaic_predict(model: Any, rgb: np.ndarray, *, patch: int, seed: int,
-                    device: str) -> np.ndarray:
+                    device: str, tile_size: int | None = None) -> np.ndarray:
     """Predictions for ``(n, 3)`` RGB through a mosaic of uniform patches (step 3)."""
     from specrecon.inference import reconstruct
 
@@ -365,8 +365,8 @@ def _mosaic_predict(model: Any, rgb: np.ndarray, *, patch: int, seed: int,
     tiles = rgb[slots].astype("float32").T.reshape(3, side, side)
     image = np.repeat(np.repeat(tiles, patch, axis=1), patch, axis=2)
     # the raw network output: the physical rows apply the correction themselves
-    out = np.asarray(reconstruct(image, model=model, device=device, physical=False).values,
-                     "float64")
+    out = np.asarray(reconstruct(image, model=model, device=device, physical=False,
+                                 tile_size=tile_size).values, "float64")
     m = patch // 4
     bands = out.shape[0]
     blocks = out.reshape(bands, side, patch, side, patch)[:, :, m:patch - m, :, m:patch - m]
@@ -414,7 +414,8 @@ def _subset(heldout: Any, n: int | None, seed: int) -> Any:
 def evaluate_real(models: Any, name: str, *, illuminant: str = "D65", n: int | None = None,
                   seed: int = 0, patch: int = PATCH, physical: bool = True,
                   brightness: Sequence[float] = (0.9, 1.1), baselines: bool = True,
-                  oracle: bool = False, device: str = "cpu") -> dict[str, Any]:
+                  oracle: bool = False, device: str = "cpu",
+                  tile_size: int | None = None) -> dict[str, Any]:
     """Score models and baselines on a real held-out set (see the module notes).
 
     Parameters
@@ -447,6 +448,9 @@ def evaluate_real(models: Any, name: str, *, illuminant: str = "D65", n: int | N
         this data.
     device : str
         Inference device.
+    tile_size : int, optional
+        Tile side of the mosaic's inference, overlap a quarter of it (default: each
+        model card's tile grid, as :func:`specrecon.reconstruct`).
 
     Returns
     -------
@@ -499,7 +503,7 @@ def evaluate_real(models: Any, name: str, *, illuminant: str = "D65", n: int | N
     predictors: list[tuple[str, str, Any, Any]] = []
     for label, mod in loaded:
         predictors.append((label, "model", functools.partial(
-            _mosaic_predict, mod, patch=patch, seed=seed, device=device),
+            _mosaic_predict, mod, patch=patch, seed=seed, device=device, tile_size=tile_size),
             pixel_rendering(getattr(mod, "card", None)) or rendering))
     if baselines:
         rgb_train, spec_train = training_pairs(card, name)
@@ -540,12 +544,14 @@ def evaluate_real(models: Any, name: str, *, illuminant: str = "D65", n: int | N
             rows.append({"method": label, "kind": kind, "physical": True, **res,
                          "brightness": changes(res["overall"]["mrae_aligned"], fixed_f),
                          "correction": rend.description})
+    inner = patch - 2 * (patch // 4)
+    tiles = f"tiles of {tile_size} px; " if tile_size is not None else ""
+    protocol = (f"{rendered.description}; {patch}x{patch} patches, inner {inner}x{inner} "
+                f"scored; {tiles}physical: {rendering.description}")
     return {"set": name, "spectra": len(heldout),
             "classes": {c: int(sum(lab == c for lab in heldout.labels)) for c in heldout.classes},
             "bands_scored": int(rendered.valid.sum()), "illuminant": illuminant if _natural(name)
-            else None, "protocol": rendered.description + f"; {patch}x{patch} patches, inner "
-            f"{patch - 2 * (patch // 4)}x{patch - 2 * (patch // 4)} scored; physical: "
-            f"{rendering.description}", "headline": HEADLINE[name], "rows": rows}
+            else None, "protocol": protocol, "headline": HEADLINE[name], "rows": rows}
 
 
 def to_json(result: dict[str, Any]) -> str:

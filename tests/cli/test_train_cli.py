@@ -72,6 +72,18 @@ def test_train_writes_weights_card_log_and_plot(tmp_path, recipe, capsys) -> Non
     assert main(["evaluate", "--model", str(weights), "--data", "synthetic-natural",
                  "--n", "1", "--size", "32", "--whole-image"]) == 0
     assert "physical consistency" in capsys.readouterr().out     # the model's default
+    # --tile-size: one tile as large as the scene is the whole-image result; a smaller
+    # tile is another protocol (named in the table)
+    scores = {}
+    for tile in ("32", "16"):
+        assert main(["evaluate", "--model", str(weights), "--data", "synthetic-natural",
+                     "--n", "1", "--size", "32", "--tile-size", tile, "--no-physical",
+                     "--json"]) == 0
+        (res,) = json.loads(capsys.readouterr().out)
+        assert res["protocol"] == f"tiled {tile} px"
+        scores[tile] = res["mrae"]
+    assert scores["32"] == pytest.approx(float(row[-4]), rel=1e-5)
+    assert scores["16"] != pytest.approx(float(row[-4]), rel=1e-5)
 
 
 def test_stage_by_stage_and_errors(tmp_path, recipe, capsys) -> None:

@@ -53,6 +53,23 @@ def test_cli_real_natural_json_and_table(tmp_path: Path, capsys: pytest.CaptureF
     assert "root-poly" not in text and "tm30" in text
 
 
+def test_cli_real_tile_size_reaches_the_mosaic(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture) -> None:
+    """``--tile-size`` runs the mosaic on that grid instead of the card's (32 px)."""
+    from specrecon.cli import main
+
+    path = str(_saved_tiny(tmp_path))
+    scores = {}
+    for extra in ([], ["--tile-size", "16"]):
+        assert main(["evaluate", "--model", path, "--data", "real-natural", "--n", "40",
+                     "--no-physical", "--no-baselines", "--brightness", "", "--json",
+                     "--device", "cpu", *extra]) == 0
+        res = json.loads(capsys.readouterr().out)
+        assert ("tiles of 16 px" in res["protocol"]) == bool(extra)
+        scores[bool(extra)] = res["rows"][0]["overall"]["mrae_aligned"]
+    assert scores[True] != pytest.approx(scores[False], rel=1e-6)
+
+
 def test_benchmark_script_writes_report_with_command(tmp_path: Path) -> None:
     out = tmp_path / "rv.md"
     cmd = [sys.executable, str(REPO / "benchmarks" / "real_validation.py"), "--sets",

@@ -70,6 +70,11 @@ def targets(result: dict[str, Any], hydra: str, mstpp: str) -> list[str]:
         lines.append(f"- for reference (not a target): a degree-3 root-polynomial fitted on half "
                      f"of this held-out set and scored on the other half reaches {o:.4f} "
                      f"({hydra}: {h:.4f} raw)")
+    mlp = [r for r in result["rows"] if r["method"] == "pixel-mlp" and not r["physical"]]
+    if mlp:
+        lines.append(f"- for reference (not a target): `pixel-mlp`, a small exposure-invariant "
+                     f"MLP fitted on the same training spectra as the regressions: "
+                     f"{mlp[0]['overall'][key]:.4f}")
     for physical in (False, True):
         if not any(r["physical"] == physical and r["method"] == hydra for r in result["rows"]):
             continue
@@ -98,7 +103,9 @@ def report(results: list[dict[str, Any]], command: str, seconds: float) -> str:
            "definition (exact zeros left out), `MRAE-eps` uses |truth| + 0.01, "
            "`MRAE-aligned` multiplies all predictions of the set by the one MRAE-optimal "
            "scale (`scale` column; auto-exposed camera RGB has no absolute brightness). "
-           "Root-polynomial baselines and the mean spectrum are fitted on the training "
+           "Root-polynomial baselines, the mean spectrum and `pixel-mlp` (a small MLP "
+           "from RGB chromaticity to spectrum / brightness, exposure-invariant, MRAE loss; "
+           "specrecon.validation.baselines.PixelMLP) are fitted on the training "
            "spectral libraries rendered the same way; `physical = yes` rows apply the "
            "minimum-norm physical-consistency correction (specrecon.physical); `bright xF` "
            "is the relative change of the aligned MRAE with the RGB input scaled by F."), ""]
@@ -134,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             PAIRS[name] = (models[0], models[1] if len(models) > 1 else models[0])
         res = evaluate_real(models, name, n=args.n, seed=args.seed, illuminant=args.illuminant,
                             physical=True,
-                            brightness=(0.9, 1.1), baselines=True, oracle=True,
+                            brightness=(0.9, 1.1), baselines=True, oracle=True, mlp=True,
                             device=args.device)
         results.append(res)
         print(f"{name}: done after {time.perf_counter() - t0:.0f} s", flush=True)

@@ -89,6 +89,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     real.add_argument("--oracle", action="store_true",
                       help="add a root-polynomial fitted on half of the held-out set itself "
                            "(a reference, not a competitor)")
+    real.add_argument("--mlp", action="store_true",
+                      help="add a small exposure-invariant pixelwise MLP fitted on the "
+                           "baselines' training spectra (a stronger reference; 20-100 s)")
     real.add_argument("--per-class", action="store_true",
                       help="also print the headline metric per class")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
@@ -297,7 +300,7 @@ def _run_real(args: argparse.Namespace) -> int:
     result = evaluate_real(args.model, args.data, illuminant=illuminant, n=args.n,
                            seed=args.seed, physical=args.physical is not False, brightness=factors,
                            baselines=not args.no_baselines, oracle=args.oracle,
-                           device=args.device, tile_size=args.tile_size)
+                           device=args.device, tile_size=args.tile_size, mlp=args.mlp)
     print(json.dumps(result, indent=2) if args.json
           else format_real_table(result, per_class=args.per_class))
     return 0

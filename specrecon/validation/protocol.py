@@ -415,7 +415,7 @@ def evaluate_real(models: Any, name: str, *, illuminant: str = "D65", n: int | N
                   seed: int = 0, patch: int = PATCH, physical: bool = True,
                   brightness: Sequence[float] = (0.9, 1.1), baselines: bool = True,
                   oracle: bool = False, device: str = "cpu",
-                  tile_size: int | None = None) -> dict[str, Any]:
+                  tile_size: int | None = None, mlp: bool = False) -> dict[str, Any]:
     """Score models and baselines on a real held-out set (see the module notes).
 
     Parameters
@@ -451,6 +451,10 @@ def evaluate_real(models: Any, name: str, *, illuminant: str = "D65", n: int | N
     tile_size : int, optional
         Tile side of the mosaic's inference, overlap a quarter of it (default: each
         model card's tile grid, as :func:`specrecon.reconstruct`).
+    mlp : bool
+        Add ``pixel-mlp``: :class:`~specrecon.validation.baselines.PixelMLP` fitted on
+        the same training spectra as the regressions (a stronger pixelwise reference;
+        20-100 s of fitting on one CPU thread).
 
     Returns
     -------
@@ -471,7 +475,7 @@ def evaluate_real(models: Any, name: str, *, illuminant: str = "D65", n: int | N
         {r["method"]: r["overall"]["mrae_aligned"] for r in res["rows"] if not r["physical"]}
     """
     from specrecon.physical import consistency_correct, input_rendering, pixel_rendering
-    from specrecon.validation.baselines import MeanSpectrum, RootPolynomial
+    from specrecon.validation.baselines import MeanSpectrum, PixelMLP, RootPolynomial
     from specrecon.validation.data import load_heldout
 
     if name not in HEADLINE:
@@ -505,10 +509,15 @@ def evaluate_real(models: Any, name: str, *, illuminant: str = "D65", n: int | N
         predictors.append((label, "model", functools.partial(
             _mosaic_predict, mod, patch=patch, seed=seed, device=device, tile_size=tile_size),
             pixel_rendering(getattr(mod, "card", None)) or rendering))
-    if baselines:
+    if baselines or mlp:
         rgb_train, spec_train = training_pairs(card, name)
-        for label, base in (("root-poly-2", RootPolynomial(2)), ("root-poly-3", RootPolynomial(3)),
-                            ("mean-spectrum", MeanSpectrum())):
+        chosen: list[tuple[str, Any]] = []
+        if baselines:
+            chosen += [("root-poly-2", RootPolynomial(2)), ("root-poly-3", RootPolynomial(3)),
+                       ("mean-spectrum", MeanSpectrum())]
+        if mlp:
+            chosen.append(("pixel-mlp", PixelMLP()))
+        for label, base in chosen:
             predictors.append((label, "baseline", base.fit(rgb_train, spec_train).predict,
                                rendering))
     if oracle:

@@ -66,8 +66,22 @@ def test_cli_real_tile_size_reaches_the_mosaic(tmp_path: Path,
                      "--device", "cpu", *extra]) == 0
         res = json.loads(capsys.readouterr().out)
         assert ("tiles of 16 px" in res["protocol"]) == bool(extra)
+        assert [r["method"] for r in res["rows"]] == [path]
         scores[bool(extra)] = res["rows"][0]["overall"]["mrae_aligned"]
     assert scores[True] != pytest.approx(scores[False], rel=1e-6)
+
+
+def test_cli_real_mlp_adds_the_pixel_mlp_row(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from specrecon.cli import main
+
+    path = str(_saved_tiny(tmp_path))
+    assert main(["evaluate", "--model", path, "--data", "real-natural", "--n", "40",
+                 "--no-physical", "--no-baselines", "--mlp", "--brightness", "", "--json",
+                 "--device", "cpu"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    rows = {r["method"]: r for r in res["rows"]}
+    assert set(rows) == {path, "pixel-mlp"} and rows["pixel-mlp"]["kind"] == "baseline"
+    assert 0.0 < rows["pixel-mlp"]["overall"]["mrae_aligned"] < 1.0
 
 
 def test_benchmark_script_writes_report_with_command(tmp_path: Path) -> None:

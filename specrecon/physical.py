@@ -343,8 +343,8 @@ def fit_exposure(rgbs: Any, preds: Any, matrix: Any) -> float:
     scenes (at export, :func:`specrecon.training.export.run_config`) and stored in its card
     (``metrics["physical_exposure"]``), it makes the correction pixel by pixel, hence
     independent of the chunking: on ``real-natural`` the shipped HYDRA's aligned MRAE
-    went 0.1415 -> 0.1311 with it, against 0.1306 with an exposure fitted over the whole
-    set and 0.1385 fitted per pixel (``benchmarks/results/physical_default.md``).
+    went 0.1400 -> 0.1304 with it, against 0.1316 with an exposure fitted over the whole
+    set and 0.1362 fitted per pixel (``benchmarks/results/physical_default.md``).
 
     Parameters
     ----------

@@ -287,6 +287,10 @@ class TrainConfig:
         ``None``: validation MRAE as defined by NTIRE (exact zeros left out); a
         number: denominators ``|truth| + val_mrae_eps`` (for data with near-zero
         reflectance, e.g. water in the SWIR, where the plain ratio explodes).
+    tile_size : int or None
+        Tile side written into the model card, i.e. :func:`specrecon.reconstruct`'s
+        default tiling (overlap a quarter of it); ``None`` = the last stage's
+        ``patch_size``. Inference only: training is the same either way.
     progress : bool
         Show a tqdm progress bar.
     license : str
@@ -324,6 +328,7 @@ class TrainConfig:
     log_every: int = 10
     val_max_scenes: int | None = None
     val_mrae_eps: float | None = None
+    tile_size: int | None = None
     progress: bool = True
     license: str = "MIT"
     notes: str = ""
@@ -373,6 +378,12 @@ class TrainConfig:
             getattr(self, s).validate(s)
         self.data.validate()
         _choice(self.precision, ("auto", "bf16", "fp32"), "precision")
+        if self.tile_size is not None and (isinstance(self.tile_size, bool)
+                                           or not isinstance(self.tile_size, int)
+                                           or self.tile_size < 1):
+            raise ConfigError(format_message("tile_size as a positive integer (pixels)",
+                                             repr(self.tile_size),
+                                             "set e.g. tile_size: 128, or leave it out"))
         for name in ("eval_every", "checkpoint_every", "log_every"):
             if getattr(self, name) < 0:
                 raise ConfigError(format_message(f"{name} >= 0", repr(getattr(self, name)),

@@ -117,3 +117,23 @@ def test_evaluate_defaults_to_the_illuminants_a_model_was_trained_under() -> Non
     assert _trained_illuminant(card, "synthetic-natural") == ["D50", "D55", "D65", "D75"]
     assert _trained_illuminant(card, "synthetic-satellite") is None
     assert _trained_illuminant(None, "synthetic-natural") is None
+
+
+def test_tile_size_sets_the_card_tiling_not_the_training(tmp_path, recipe, capsys) -> None:
+    from specrecon.models import load_model
+
+    runs = {}
+    for name, extra in (("default", []), ("tiled", ["--set", "tile_size=24"])):
+        out = tmp_path / name
+        assert main(["train", "--config", str(recipe), "--out", str(out), *extra]) == 0
+        runs[name] = load_model(out / "tiny-natural.safetensors")
+    assert (runs["default"].card.tile_size, runs["default"].card.tile_overlap) == (16, 4)
+    assert (runs["tiled"].card.tile_size, runs["tiled"].card.tile_overlap) == (24, 6)
+    assert runs["tiled"].card.training["recipe"]["tile_size"] == 24
+    # the same weights: the tile size is an inference setting
+    a, b = runs["default"].state_dict(), runs["tiled"].state_dict()
+    assert a.keys() == b.keys() and all(bool((a[k] == b[k]).all()) for k in a)
+    capsys.readouterr()
+    assert main(["train", "--config", str(recipe), "--set", "tile_size=0",
+                 "--out", str(tmp_path / "bad")]) == 2
+    assert "tile_size" in capsys.readouterr().err

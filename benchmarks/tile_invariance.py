@@ -1,8 +1,8 @@
 """Tiled vs whole-image accuracy of the shipped models (issue 10's large-tile target).
 
-Run (about 5 minutes on 2 cores)::
+Run (about 2 minutes on 2 cores)::
 
-    OMP_NUM_THREADS=1 python benchmarks/tile_invariance.py \
+    OMP_NUM_THREADS=1 python benchmarks/tile_invariance.py --tile-sizes 64 128 \
         --out benchmarks/results/tile_invariance.md
 
 Each model reconstructs the validation scenes of its own synthetic recipe (the card's

@@ -5,9 +5,11 @@ Run (one scene per process, so ``ru_maxrss`` is this scene's peak)::
     OMP_NUM_THREADS=1 python benchmarks/pipeline_memory.py --size 4096 --chunk 512
     OMP_NUM_THREADS=1 python benchmarks/pipeline_memory.py --size 4096 --chunk 2048
     OMP_NUM_THREADS=1 python benchmarks/pipeline_memory.py --size 4096 --chunk 2048 --model hydra-natural-31
+    OMP_NUM_THREADS=1 python benchmarks/pipeline_memory.py --size 4096 --chunk 512 --batch 2 --model W.safetensors
 
 A uint8 GeoTIFF of ``--size`` squared random pixels is written to a temporary directory
-(``--dir``), read lazily in ``--chunk`` px chunks, reconstructed and written to zarr with
+(``--dir``), read lazily in ``--chunk`` px chunks, reconstructed (``--batch`` tiles per forward
+pass) and written to zarr with
 the threaded scheduler (2 threads); the store is deleted afterwards. ``rss_before`` is the
 process after writing the GeoTIFF, ``peak`` the whole process's maximum.
 """
@@ -30,6 +32,7 @@ def main() -> None:
     p.add_argument("--chunk", type=int, default=512)
     p.add_argument("--model", default="default")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--batch", type=int, default=8, help="tiles per forward pass (default 8)")
     p.add_argument("--dir", default=None, help="temporary directory (default: the system's)")
     p.add_argument("--out", default=None, help="append a JSON line with the results here")
     a = p.parse_args()
@@ -56,11 +59,11 @@ def main() -> None:
             t0 = time.perf_counter()
             src = rioxarray.open_rasterio(tmp / "rgb.tif",
                                           chunks={"band": -1, "y": a.chunk, "x": a.chunk})
-            cube = specrecon.reconstruct(src, a.model, device="cpu", batch_size=8)
+            cube = specrecon.reconstruct(src, a.model, device="cpu", batch_size=a.batch)
             specrecon.to_zarr(cube, tmp / "t.zarr", mode="w")
             seconds = time.perf_counter() - t0
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        res = {"size": a.size, "chunk": a.chunk, "model": a.model,
+        res = {"size": a.size, "chunk": a.chunk, "model": a.model, "batch": a.batch,
                "cube_chunks": [int(cube.chunks[1][0]), int(cube.chunks[2][0])],
                "bands": int(cube.sizes["wavelength"]), "seconds": round(seconds, 1),
                "rss_before_gib": round(base / 2**20, 2), "peak_gib": round(peak / 2**20, 2),

@@ -32,6 +32,15 @@ from specrecon.errors import ConfigError, format_message
 __all__ = ["MeanSpectrum", "PixelMLP", "RootPolynomial", "root_polynomial_features"]
 
 
+def _rgb_rows(rgb: Any) -> np.ndarray:
+    """``(n, 3)`` RGB as float64 with negative values clipped to 0, or a ConfigError."""
+    c = np.clip(np.asarray(rgb, "float64"), 0.0, None)
+    if c.ndim != 2 or c.shape[1] != 3:
+        raise ConfigError(format_message("(n, 3) RGB values", f"shape {c.shape}",
+                                         "pass one RGB triplet per row"))
+    return c
+
+
 def root_polynomial_features(rgb: Any, degree: int) -> np.ndarray:
     """Finlayson's root-polynomial expansion of ``(n, 3)`` RGB values.
 
@@ -49,10 +58,7 @@ def root_polynomial_features(rgb: Any, degree: int) -> np.ndarray:
     """
     if degree not in (1, 2, 3):
         raise ConfigError(format_message("degree 1, 2 or 3", repr(degree), "pick one of them"))
-    c = np.clip(np.asarray(rgb, "float64"), 0.0, None)
-    if c.ndim != 2 or c.shape[1] != 3:
-        raise ConfigError(format_message("(n, 3) RGB values", f"shape {c.shape}",
-                                         "pass one RGB triplet per row"))
+    c = _rgb_rows(rgb)
     r, g, b = c[:, 0], c[:, 1], c[:, 2]
     cols = [r, g, b]
     if degree >= 2:
@@ -133,10 +139,7 @@ class MeanSpectrum:
 
 def _mlp_features(rgb: Any) -> tuple[np.ndarray, np.ndarray]:
     """Chromaticity of ``(n, 3)`` RGB and its brightness ``r + g + b`` as ``(n, 1)``."""
-    c = np.clip(np.asarray(rgb, "float64"), 0.0, None)
-    if c.ndim != 2 or c.shape[1] != 3:
-        raise ConfigError(format_message("(n, 3) RGB values", f"shape {c.shape}",
-                                         "pass one RGB triplet per row"))
+    c = _rgb_rows(rgb)
     total = c.sum(axis=1, keepdims=True)
     safe = np.where(total > 0, total, 1.0)
     return c / safe, total

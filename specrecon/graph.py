@@ -44,7 +44,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from specrecon.inference import InputPreparation
     from specrecon.runtime import ModelSpec
 
-__all__ = ["CHUNK_MAX_BYTES", "BlockStep", "build_cube_graph", "chunk_plan", "reconstruct_block"]
+__all__ = ["BATCH_MAX_TILES", "BATCH_VOXELS", "CHUNK_MAX_BYTES", "BlockStep", "build_cube_graph",
+           "chunk_plan", "reconstruct_block", "tiles_per_forward"]
 
 Chunks = tuple[int, ...]
 
@@ -54,6 +55,62 @@ Chunks = tuple[int, ...]
 #: 202-band cube, and a 4096^2 scene written from them peaked at 18 GiB with 2 threads
 #: (3.5 GiB in 1024 px chunks; benchmarks/results/pipeline_throughput.md).
 CHUNK_MAX_BYTES = 2**30
+
+
+#: Output values (tiles x tile rows x tile columns x bands) one forward pass produces by
+#: default (:func:`tiles_per_forward`). The activations a forward pass holds grow with the
+#: bands times the pixels (HYDRA's teacher decoder works on channels x bands x pixels):
+#: eight 128 px tiles of a 202-band model peaked at 1.69 GiB in the 4096^2 GeoTIFF -> zarr
+#: pipeline and ran slower than one tile per pass (1.27 GiB), while a 31-band model on
+#: 128 px tiles runs fastest with eight (benchmarks/results/pipeline_throughput.md).
+BATCH_VOXELS = 2**22
+
+#: Most tiles per forward pass by default (eight 32 px tiles of the 202-band model).
+BATCH_MAX_TILES = 8
+
+
+def tiles_per_forward(tile: tuple[int, int], bands: int, batch_size: int | None = None) -> int:
+    """Tiles per forward pass: ``batch_size`` when given, else a budget of output values.
+
+    The default is ``BATCH_VOXELS // (tile rows x tile columns x bands)``, between 1 and
+    :data:`BATCH_MAX_TILES`: eight 32 px tiles of a 202-band model, eight 128 px tiles of
+    a 31-band model, one 128 px tile of a 202-band model.
+
+    Parameters
+    ----------
+    tile : pair of int
+        Tile rows and columns.
+    bands : int
+        Output bands.
+    batch_size : int, optional
+        Explicit tiles per forward pass (>= 1).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ConfigError
+        ``batch_size`` below 1.
+
+    Examples
+    --------
+    >>> tiles_per_forward((32, 32), 202), tiles_per_forward((128, 128), 31)
+    (8, 8)
+    >>> tiles_per_forward((128, 128), 202), tiles_per_forward((128, 128), 202, 4)
+    (1, 4)
+    """
+    if batch_size is not None:
+        if int(batch_size) < 1:
+            from specrecon.errors import ConfigError, format_message
+
+            raise ConfigError(format_message("batch_size >= 1", repr(batch_size),
+                                             "pass the number of tiles per forward pass, or "
+                                             "None for the default"))
+        return int(batch_size)
+    per_tile = max(1, int(tile[0]) * int(tile[1]) * int(bands))
+    return max(1, min(BATCH_MAX_TILES, BATCH_VOXELS // per_tile))
 
 
 def chunk_plan(grid: TileGrid, chunks: Sequence[Sequence[int]], *, bands: int | None = None,

@@ -631,7 +631,7 @@ def reconstruct(da: xr.DataArray | np.ndarray, model: Any = "default", *,
                 scale: float | None = None, nodata: float | None = None,
                 tile_size: int | tuple[int, int] | None = None,
                 overlap: int | tuple[int, int] | None = None, whole_image: bool = False,
-                device: str = "auto", dtype: str = "fp32", batch_size: int = 8,
+                device: str = "auto", dtype: str = "fp32", batch_size: int | None = None,
                 wavelengths: Sequence[float] | np.ndarray | None = None,
                 progress: bool = False, clip: bool = True,
                 physical: bool | None = None) -> xr.DataArray:
@@ -680,8 +680,10 @@ def reconstruct(da: xr.DataArray | np.ndarray, model: Any = "default", *,
     dtype : {"fp32", "bf16", "fp16"}
         Precision of the forward pass (autocast on the device's type; aliases
         ``"float32"``, ``"bfloat16"``, ``"float16"``); output is float32.
-    batch_size : int
-        Tiles per forward pass.
+    batch_size : int, optional
+        Tiles per forward pass. Default: as many as keep one pass at about 4 M output
+        values (:func:`specrecon.graph.tiles_per_forward`; at most 8): 8 for the shipped
+        natural models, 1 for a 202-band model on 128 px tiles.
     wavelengths : array-like, optional
         Band centres (nm) of the model's output, for models without a card.
     progress : bool
@@ -731,7 +733,7 @@ def reconstruct(da: xr.DataArray | np.ndarray, model: Any = "default", *,
     import dask
 
     from specrecon import runtime
-    from specrecon.graph import BlockStep, build_cube_graph, chunk_plan
+    from specrecon.graph import BlockStep, build_cube_graph, chunk_plan, tiles_per_forward
     from specrecon.physical import resolve_physical
 
     inp = prepare_input(da, band_dim=band_dim, spatial_dims=spatial_dims, scale=scale,
@@ -741,21 +743,17 @@ def reconstruct(da: xr.DataArray | np.ndarray, model: Any = "default", *,
     wl, fw = _output_wavelengths(resolved.bands, resolved.card, wavelengths)
     grid = tile_grid(inp.shape, resolved.card, tile_size=tile_size, overlap=overlap,
                      whole_image=whole_image)
-    if int(batch_size) < 1:
-        from specrecon.errors import ConfigError
-
-        raise ConfigError(format_message("batch_size >= 1", repr(batch_size),
-                                         "pass the number of tiles per forward pass"))
+    batch = tiles_per_forward((grid.y.length, grid.x.length), resolved.bands, batch_size)
     physical = resolve_physical(physical, resolved.card)
     card_range = getattr(resolved.card, "value_range", None) if clip else None
     value_range = (float(card_range[0]), float(card_range[1])) if card_range else None
     chunks = chunk_plan(grid, inp.data.chunks[1:], bands=resolved.bands)
     token = dask.base.tokenize(inp.token, resolved.spec, grid.shape, grid.tile, grid.overlap,
-                               inp.prep, resolved.bands, int(batch_size), value_range, chunks,
+                               inp.prep, resolved.bands, batch, value_range, chunks,
                                bool(physical))
     step = BlockStep(prep=inp.prep, model=resolved.spec, shape=inp.shape,
                      tile=(grid.y.tile, grid.x.tile), overlap=(grid.y.overlap, grid.x.overlap),
-                     bands=resolved.bands, batch_size=int(batch_size), value_range=value_range,
+                     bands=resolved.bands, batch_size=batch, value_range=value_range,
                      progress_token=token if progress else None,
                      physical_card=resolved.card if physical else None)
     data = build_cube_graph(inp.data, step, chunks, name=f"hsr-reconstruct-{token}")

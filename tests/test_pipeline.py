@@ -65,6 +65,38 @@ def test_to_zarr_runs_exactly_the_tiles_that_compute_runs(tmp_path: Path,
     np.testing.assert_array_equal(open_cube(tmp_path / "c.zarr").values, ref)
 
 
+class BatchRecorder(CountingNet):
+    """A :class:`CountingNet` that records the tiles of each forward pass."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.batches.append(int(x.shape[0]))
+        return super().forward(x)
+
+
+def test_default_batch_is_counted_in_output_values(monkeypatch) -> None:
+    # a pass's activations grow with bands x pixels: the default batch keeps their
+    # product near graph.BATCH_VOXELS, so large tiles run fewer per pass
+    import specrecon.graph as graph
+
+    rgb = make_rgb(np.random.default_rng(1).random((3, 80, 80), dtype="float32"))
+    kw = {"tile_size": 32, "overlap": 8, "device": "cpu", "wavelengths": WL}
+    net = BatchRecorder()
+    ref = reconstruct(rgb, net, batch_size=1, **kw).values
+    monkeypatch.setattr(graph, "BATCH_VOXELS", 3 * 32 * 32 * 31 + 5)
+    cube = reconstruct(rgb, net, **kw)
+    net.batches.clear()                 # a module without card is probed once for its bands
+    got = cube.values
+    assert max(net.batches) == 3 and sum(net.batches) == TileGrid((80, 80), 32, 8).n_tiles
+    np.testing.assert_allclose(got, ref, atol=1e-6, rtol=0)   # the batch changes no value
+    net.batches.clear()
+    reconstruct(rgb, net, batch_size=5, **kw).compute()      # an explicit batch wins
+    assert max(net.batches) == 5
+
+
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from specrecon.models import ModelCard, create_model, save_model

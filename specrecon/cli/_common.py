@@ -34,7 +34,9 @@ def add_compute_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chunks", type=positive_int, default=512,
                    help="spatial chunk size in pixels (default: 512; raised to the model's "
                         "tile size when smaller)")
-    p.add_argument("--batch-size", type=positive_int, default=8, help="tiles per forward pass")
+    p.add_argument("--batch-size", type=positive_int, default=None,
+                   help="tiles per forward pass (default: about 4 M output values per pass, "
+                        "at most 8 tiles)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--scheduler", default="threads",
                        choices=["threads", "processes", "synchronous", "local-cluster"],

@@ -32,7 +32,8 @@ def main() -> None:
     p.add_argument("--chunk", type=int, default=512)
     p.add_argument("--model", default="default")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--batch", type=int, default=8, help="tiles per forward pass (default 8)")
+    p.add_argument("--batch", type=int, default=None,
+                   help="tiles per forward pass (default: reconstruct's)")
     p.add_argument("--dir", default=None, help="temporary directory (default: the system's)")
     p.add_argument("--out", default=None, help="append a JSON line with the results here")
     a = p.parse_args()

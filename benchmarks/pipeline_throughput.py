@@ -41,7 +41,6 @@ the pipeline's thread time spent inside model calls.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import platform
@@ -53,14 +52,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-
-def _tiles_run(grid: Any, ych: tuple[int, ...], xch: tuple[int, ...]) -> int:
-    from specrecon.tiling import chunk_bounds
-
-    return sum(grid.y.tiles_for(a, b).size * grid.x.tiles_for(c, d).size
-               for (a, b), (c, d) in itertools.product(itertools.pairwise(chunk_bounds(ych)),
-                                                       itertools.pairwise(chunk_bounds(xch))))
 
 
 def _pipeline(tif: Path, store: Path, model: str, chunk: int, batch: int) -> tuple[float, Any]:
@@ -83,7 +74,9 @@ def main() -> None:
     p.add_argument("--size", type=int, default=2048)
     p.add_argument("--model", default="default")
     p.add_argument("--chunk", type=int, default=512)
-    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--batch", type=int, default=None,
+                   help="tiles per forward pass (default: reconstruct's, "
+                        "specrecon.graph.tiles_per_forward)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--raw-batches", type=int, default=100,
                    help="batches per stream timed for the raw forward (scaled to the grid)")
@@ -102,7 +95,7 @@ def main() -> None:
     import rioxarray  # noqa: F401
     import torch
 
-    from specrecon.graph import chunk_plan
+    from specrecon.graph import chunk_plan, tiles_per_forward
     from specrecon.inference import tile_grid
     from specrecon.models import load_model
     from specrecon.runtime import resolve_model
@@ -111,7 +104,8 @@ def main() -> None:
     card = resolved.card
     grid = tile_grid((a.size, a.size), card)
     ych, xch = chunk_plan(grid, ((a.chunk,), (a.chunk,)), bands=resolved.bands)
-    tiles_run = _tiles_run(grid, ych, xch)
+    tiles_run = grid.n_tiles             # the graph runs every tile once
+    a.batch = tiles_per_forward(grid.tile_shape, resolved.bands, a.batch)
 
     # raw forward: the same model and tile size, batches of random tiles. The raw
     # throughput with `threads` cores is the best of one stream with `threads` torch

@@ -267,6 +267,30 @@ class ModelCard:
         return cls.from_dict(values)
 
 
+def _sort_metadata(path: str | Path) -> None:
+    """Write the safetensors header's metadata in sorted key order, in place.
+
+    safetensors writes its metadata map in hash order, which changes from process to
+    process: the same tensors gave files with different sha256 (identical tensors,
+    ``{"name", "architecture"}`` in either order). Sorted, a recipe retrained from its
+    config reproduces the shipped file byte for byte. The header keeps its length, so
+    the tensor offsets stay valid.
+    """
+    import json
+    import struct
+
+    with open(path, "r+b") as fh:
+        (n,) = struct.unpack("<Q", fh.read(8))
+        header = json.loads(fh.read(n))
+        meta = header.pop("__metadata__", None)
+        ordered = ({"__metadata__": dict(sorted(meta.items()))} if meta else {}) | header
+        text = json.dumps(ordered, separators=(",", ":")).encode()
+        if len(text) > n:   # pragma: no cover - the same entries never grow
+            return
+        fh.seek(8)
+        fh.write(text + b" " * (n - len(text)))
+
+
 def sha256_file(path: str | Path) -> str:
     """Hex sha256 of a file (streamed).
 
@@ -335,6 +359,7 @@ def save_model(model: nn.Module, path: str | Path, card: ModelCard | None = None
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(path), metadata={"name": card.name, "architecture": card.architecture})
+    _sort_metadata(path)
     card = dataclasses.replace(card, sha256=sha256_file(path), specrecon_version=__version__)
     card.to_json(path.with_suffix(".json"))
     model.card = card

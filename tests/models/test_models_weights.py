@@ -196,3 +196,26 @@ def test_card_accepts_a_range_of_wavelengths() -> None:
     card = ModelCard.from_model(create_model("hydra-tiny-31"), wavelengths=range(400, 701, 10))
     assert card.wavelengths[0] == 400.0 and card.wavelengths[-1] == 700.0
     assert len(card.wavelengths) == 31
+
+
+def test_weights_file_does_not_depend_on_metadata_order(tmp_path: Path) -> None:
+    # safetensors writes its metadata map in hash order (it changes between processes), so
+    # identical tensors gave files with different sha256; save_model sorts it
+    import struct
+
+    from specrecon.models.weights import _sort_metadata
+
+    _, path = _saved(tmp_path)
+    raw = path.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    assert list(header["__metadata__"]) == sorted(header["__metadata__"])
+    meta = header.pop("__metadata__")
+    swapped = {"__metadata__": dict(reversed(list(meta.items())))} | header
+    text = json.dumps(swapped, separators=(",", ":")).encode()
+    other = tmp_path / "other.safetensors"
+    other.write_bytes(raw[:8] + text + b" " * (n - len(text)) + raw[8 + n:])
+    assert other.read_bytes() != raw
+    _sort_metadata(other)
+    assert other.read_bytes() == raw
+    assert hashlib.sha256(other.read_bytes()).hexdigest() == load_model(path).card.sha256

@@ -41,6 +41,7 @@ the pipeline's thread time spent inside model calls.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -52,6 +53,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+
+def _tiles_run(grid: Any, ych: tuple[int, ...], xch: tuple[int, ...]) -> int:
+    from specrecon.tiling import chunk_bounds
+
+    return sum(grid.y.tiles_for(a, b).size * grid.x.tiles_for(c, d).size
+               for (a, b), (c, d) in itertools.product(itertools.pairwise(chunk_bounds(ych)),
+                                                       itertools.pairwise(chunk_bounds(xch))))
 
 
 def _pipeline(tif: Path, store: Path, model: str, chunk: int, batch: int) -> tuple[float, Any]:
@@ -104,7 +113,7 @@ def main() -> None:
     card = resolved.card
     grid = tile_grid((a.size, a.size), card)
     ych, xch = chunk_plan(grid, ((a.chunk,), (a.chunk,)), bands=resolved.bands)
-    tiles_run = grid.n_tiles             # the graph runs every tile once
+    tiles_run = _tiles_run(grid, ych, xch)
     a.batch = tiles_per_forward(grid.tile_shape, resolved.bands, a.batch)
 
     # raw forward: the same model and tile size, batches of random tiles. The raw

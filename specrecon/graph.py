@@ -1,34 +1,29 @@
-"""The dask graph of :func:`specrecon.reconstruct`: every tile runs once.
+"""The dask graph of :func:`specrecon.reconstruct`: one task per output chunk.
 
 Chunk shaping has one owner: :func:`chunk_plan` decides the regular output
-chunks once (:func:`specrecon.tiling.regular_chunks`), with chunk borders on
-tile starts, so the cube is written to zarr as it comes, with no rechunking
-and no tile run twice.
+chunks once (:func:`specrecon.tiling.regular_chunks`), and the input is
+rechunked to the same plan, so the cube is written to zarr as it comes, with
+no rechunking and no recomputed tile.
 
-Each global tile belongs to the output chunk where it *starts*. Per output
-chunk ``[y0, y1) x [x0, x1)`` there are two tasks (:func:`build_cube_graph`):
+Each output chunk ``[y0, y1) x [x0, x1)`` is one task. It depends on the input
+blocks that its halo (the input read by the global tiles that touch the chunk,
+:meth:`specrecon.tiling.TileGrid.halo`) overlaps -- usually the chunk and its
+eight neighbours -- and runs :class:`BlockStep`:
 
-1. :meth:`BlockStep.tiles` reads the input blocks under the chunk extended to
-   its tiles' reach, prepares them
-   (:meth:`specrecon.inference.InputPreparation.apply`: validity mask, scaling to
-   reflectance, range check -- the same function that checks numpy input up
-   front), runs the chunk's tiles (:func:`specrecon.tiling.accumulate_tiles`,
-   with the pixelwise physical correction per batch) and returns their weighted
-   sum over the chunk plus the *spills* past its right and lower edges (one
-   overlap wide);
-2. :meth:`BlockStep.blend` adds the left, upper and upper-left neighbours'
-   spills, divides by the global weight sum, masks invalid pixels and applies
-   the per-block corrections (:meth:`BlockStep.postprocess`: clipping to the
-   card's value range).
-
-The result equals :func:`specrecon.tiling.blend_region` (the reference, which
-recomputes straddling tiles in each chunk) to float32 rounding, for any chunking.
+1. assemble the halo from those raw blocks;
+2. prepare it (:meth:`specrecon.inference.InputPreparation.apply`: validity
+   mask, scaling to reflectance, range check) -- the same function that checks
+   numpy input up front;
+3. :func:`reconstruct_block`: run the global tiles that touch the chunk and
+   blend them (:func:`specrecon.tiling.blend_region`);
+4. :meth:`BlockStep.postprocess`: per-chunk corrections of the cube block
+   (clipping to the card's value range; the place for further corrections).
 
 Examples
 --------
 >>> from specrecon.tiling import TileGrid
->>> chunk_plan(TileGrid((100, 60), 32, 8), ((40, 40, 20), (60,)))  # borders on tile starts
-((48, 48, 4), (60,))
+>>> chunk_plan(TileGrid((100, 60), 32, 8), ((40, 40, 20), (60,)))
+((40, 40, 20), (60,))
 """
 
 from __future__ import annotations
@@ -120,13 +115,12 @@ def tiles_per_forward(tile: tuple[int, int], bands: int, batch_size: int | None 
 
 def chunk_plan(grid: TileGrid, chunks: Sequence[Sequence[int]], *, bands: int | None = None,
                max_bytes: int | None = None) -> tuple[Chunks, Chunks]:
-    """Regular ``(row, column)`` chunks of the output.
+    """Regular ``(row, column)`` chunks of the output (and of the rechunked input).
 
     Each axis follows :func:`specrecon.tiling.regular_chunks` (the input's chunk
-    length, raised to the tile length and rounded to the tile stride, so chunk borders
-    sit on tile starts); with ``bands`` given, the longer chunk side is then halved
-    (never below the tile length) until a float32 output chunk holds at most
-    ``max_bytes``.
+    length, raised to the tile length); with ``bands`` given, the longer chunk side
+    is then halved (never below the tile length) until a float32 output chunk
+    holds at most ``max_bytes``.
 
     Parameters
     ----------
@@ -147,12 +141,12 @@ def chunk_plan(grid: TileGrid, chunks: Sequence[Sequence[int]], *, bands: int | 
     Examples
     --------
     >>> chunk_plan(TileGrid((4096, 4096), 32, 8), ((2048, 2048), (2048, 2048)))
-    ((2040, 2040, 16), (2040, 2040, 16))
+    ((2048, 2048), (2048, 2048))
     >>> chunk_plan(TileGrid((4096, 4096), 32, 8), ((2048, 2048), (2048, 2048)), bands=202)
-    ((1008, 1008, 1008, 1008, 64), (1008, 1008, 1008, 1008, 64))
+    ((1024, 1024, 1024, 1024), (1024, 1024, 1024, 1024))
     """
-    ych = regular_chunks(grid.y.size, chunks[0], grid.y.length, grid.y.stride)
-    xch = regular_chunks(grid.x.size, chunks[1], grid.x.length, grid.x.stride)
+    ych = regular_chunks(grid.y.size, chunks[0], grid.y.length)
+    xch = regular_chunks(grid.x.size, chunks[1], grid.x.length)
     if bands is None:
         return ych, xch
     limit = CHUNK_MAX_BYTES if max_bytes is None else int(max_bytes)
@@ -166,8 +160,8 @@ def chunk_plan(grid: TileGrid, chunks: Sequence[Sequence[int]], *, bands: int | 
             cx = (cx + 1) // 2
         else:
             break                                     # the tiles set the floor
-    return (regular_chunks(grid.y.size, (cy,), grid.y.length, grid.y.stride),
-            regular_chunks(grid.x.size, (cx,), grid.x.length, grid.x.stride))
+    return (regular_chunks(grid.y.size, (cy,), grid.y.length),
+            regular_chunks(grid.x.size, (cx,), grid.x.length))
 
 
 # ----------------------------------------------------------------------------- progress
@@ -298,40 +292,18 @@ class BlockStep:
             np.clip(cube, self.value_range[0], self.value_range[1], out=cube)
         return cube
 
-    def _predict(self, on_tiles: Callable[[int], None] | None) -> Callable[[np.ndarray], np.ndarray]:
-        """The tile predictor: the model, then the per-tile physical correction if pixelwise."""
-        from specrecon import runtime
-        from specrecon.physical import pixelwise
+    def __call__(self, blocks: list[list[np.ndarray]], out: tuple[int, int, int, int],
+                 origin: tuple[int, int]) -> np.ndarray:
+        """Compute the cube block of output region ``out``.
 
-        card = self.physical_card if (self.physical_card is not None
-                                      and pixelwise(self.physical_card)) else None
-
-        def predict(tiles: np.ndarray) -> np.ndarray:
-            pred = runtime.predict(self.model, tiles, bands=self.bands)
-            if card is not None:
-                from specrecon.physical import correct_tiles
-
-                pred = correct_tiles(tiles, pred, card)
-            return pred
-
-        return predict
-
-    def tiles(self, blocks: list[list[np.ndarray]], out: tuple[int, int, int, int],
-              origin: tuple[int, int]) -> TileSums:
-        """Stage 1 for output region ``out``: run the tiles it owns, once each.
-
-        ``blocks`` are the raw ``(3, h, w)`` input blocks in row-major order whose union
-        starts at scene pixel ``origin`` and covers ``out`` extended to the reach of its
-        tiles (:meth:`specrecon.tiling.AxisGrid.reach`).
+        ``blocks`` are the raw ``(3, h, w)`` input blocks in row-major order whose
+        union starts at scene pixel ``origin`` and covers the halo of ``out``.
         """
-        from specrecon.tiling import accumulate_tiles
-
         grid = self.grid
-        y0, y1, x0, x1 = out
-        ey, ex = grid.y.reach(y0, y1), grid.x.reach(x0, x1)
+        ry0, ry1, rx0, rx1 = grid.halo(*out)
         raw = np.concatenate([np.concatenate([np.asarray(b) for b in row], axis=2)
                               for row in blocks], axis=1)
-        raw = raw[:, y0 - origin[0]:ey - origin[0], x0 - origin[1]:ex - origin[1]]
+        raw = raw[:, ry0 - origin[0]:ry1 - origin[0], rx0 - origin[1]:rx1 - origin[1]]
         image, valid = self.prep.apply(raw)
         on_tiles = None
         if self.progress_token is not None:
@@ -340,84 +312,23 @@ class BlockStep:
             def on_tiles(n: int) -> None:
                 _progress(token, total, n)
 
-        acc = accumulate_tiles(image, (y0, x0), out, grid, self._predict(on_tiles),
-                               bands=self.bands, batch_size=self.batch_size, valid=valid,
-                               on_tiles=on_tiles)
-        h, w = y1 - y0, x1 - x0
-        rgb = None
-        if self.physical_card is not None:     # a per-block correction needs the block's RGB
-            rgb = image[:, :h, :w].astype("float32")
-            rgb[:, ~valid[:h, :w]] = np.nan
-        # spills are copied so that the region's sum can be freed when its block is done
-        return TileSums(own=acc[:, :h, :w], right=acc[:, :h, w:].copy(),
-                        below=acc[:, h:, :w].copy(), corner=acc[:, h:, w:].copy(),
-                        valid=valid[:h, :w].copy(), rgb=rgb)
+        # pixelwise corrections (satellite cards, camera cards with a calibrated exposure)
+        # commute with the blending: applied to each batch of tiles while it is in cache;
+        # other camera cards fit the exposure over the block
+        from specrecon.physical import pixelwise
 
-    def blend(self, sums: TileSums, left: np.ndarray | None, above: np.ndarray | None,
-              corner: np.ndarray | None, out: tuple[int, int, int, int]) -> np.ndarray:
-        """Stage 2: the region's sum plus its neighbours' spills, normalised and corrected.
+        per_tile = self.physical_card is not None and pixelwise(self.physical_card)
+        cube = reconstruct_block(image, valid, (ry0, rx0), out, grid, self.model,
+                                 bands=self.bands, batch_size=self.batch_size, on_tiles=on_tiles,
+                                 tile_card=self.physical_card if per_tile else None)
+        if self.physical_card is not None and not per_tile:
+            from specrecon.physical import consistency_correct_block
 
-        Parameters
-        ----------
-        sums : TileSums
-            Stage 1 of this region.
-        left, above, corner : numpy.ndarray or None
-            The ``right`` spill of the left neighbour, the ``below`` spill of the upper
-            one and the ``corner`` spill of the upper-left one (None at the scene edge).
-        out : tuple of int
-            The output region ``(y0, y1, x0, x1)``.
-        """
-        grid = self.grid
-        y0, y1, x0, x1 = out
-        cube = sums.own
-        if left is not None and left.size:
-            cube[:, :, :left.shape[2]] += left
-        if above is not None and above.size:
-            cube[:, :above.shape[1], :] += above
-        if corner is not None and corner.size:
-            cube[:, :corner.shape[1], :corner.shape[2]] += corner
-        wsum = np.outer(grid.y.weight_sum(y0, y1), grid.x.weight_sum(x0, x1)).astype("float32")
-        cube /= wsum
-        cube[:, ~sums.valid] = np.nan
-        if self.physical_card is not None:
-            from specrecon.physical import consistency_correct_block, pixelwise
-
-            if not pixelwise(self.physical_card):
-                # camera cards without a calibrated exposure fit it over the block
-                cube = consistency_correct_block(sums.rgb, cube, self.physical_card,
-                                                 inplace=True)
+            y0, y1, x0, x1 = out
+            rgb = image[:, y0 - ry0:y1 - ry0, x0 - rx0:x1 - rx0].astype("float32")
+            rgb[:, ~valid[y0 - ry0:y1 - ry0, x0 - rx0:x1 - rx0]] = np.nan
+            cube = consistency_correct_block(rgb, cube, self.physical_card, inplace=True)
         return self.postprocess(cube)
-
-
-@dataclass(frozen=True)
-class TileSums:
-    """Stage 1 of one output region (:meth:`BlockStep.tiles`).
-
-    Attributes
-    ----------
-    own : numpy.ndarray
-        ``(bands, h, w)`` weighted sum of the region's own tiles over the region.
-    right, below, corner : numpy.ndarray
-        The same tiles' spill into the right, lower and lower-right neighbours
-        (``(bands, h, r)``, ``(bands, b, w)``, ``(bands, b, r)``; possibly empty).
-    valid : numpy.ndarray
-        ``(h, w)`` validity of the region's pixels.
-    rgb : numpy.ndarray or None
-        The region's prepared RGB (NaN where invalid), for per-block corrections.
-    """
-
-    own: np.ndarray
-    right: np.ndarray
-    below: np.ndarray
-    corner: np.ndarray
-    valid: np.ndarray
-    rgb: np.ndarray | None = None
-
-
-def _spill(sums: TileSums, which: str) -> np.ndarray:
-    """One spill of a stage-1 result (its own graph key, so the region's sum can be freed)."""
-    spill: np.ndarray = getattr(sums, which)
-    return spill
 
 
 # ----------------------------------------------------------------------------- graph
@@ -429,27 +340,17 @@ def _blocks_overlapping(edges: np.ndarray, a: int, b: int) -> range:
 
 def build_cube_graph(arr: dsa.Array, step: BlockStep, chunks: tuple[Chunks, Chunks],
                      name: str) -> dsa.Array:
-    """The lazy ``(bands, y, x)`` cube: every tile runs once, in the chunk where it starts.
-
-    Two tasks per output chunk. Stage 1 (:meth:`BlockStep.tiles`) reads the input
-    blocks under the chunk extended to the reach of the tiles that start in it,
-    runs those tiles and returns their weighted sum over the chunk plus the
-    *spills* past its right and lower edges; each spill is its own small key.
-    Stage 2 (:meth:`BlockStep.blend`) adds the spills of the left, upper and
-    upper-left neighbours, divides by the global weight sum and applies the
-    per-block corrections. With chunk borders on tile starts
-    (:func:`chunk_plan`) a spill is one overlap wide, so a row of chunks hands
-    on ``overlap x width x bands`` values to the next.
+    """The lazy ``(bands, y, x)`` cube: one :class:`BlockStep` task per output chunk.
 
     Parameters
     ----------
     arr : dask.array.Array
-        Raw ``(3, y, x)`` input; its spatial chunks may differ from ``chunks``
-        (each stage-1 task reads the blocks it overlaps).
+        Raw ``(3, y, x)`` input with the band axis in one chunk.
     step : BlockStep
-        The per-chunk functions.
+        The per-chunk function.
     chunks : pair of tuple of int
-        Output chunks from :func:`chunk_plan`.
+        Output chunks from :func:`chunk_plan`; the input is rechunked to them
+        when it differs.
     name : str
         Graph name of the output (a deterministic token).
 
@@ -462,29 +363,19 @@ def build_cube_graph(arr: dsa.Array, step: BlockStep, chunks: tuple[Chunks, Chun
     from dask.highlevelgraph import HighLevelGraph
 
     ych, xch = chunks
-    if len(arr.chunks[0]) != 1:
-        arr = arr.rechunk({0: arr.shape[0]})
+    if tuple(arr.chunks[1]) != ych or tuple(arr.chunks[2]) != xch or len(arr.chunks[0]) != 1:
+        arr = arr.rechunk(((arr.shape[0],), ych, xch))
     grid = step.grid
     yb, xb = chunk_bounds(ych), chunk_bounds(xch)
-    iyb, ixb = chunk_bounds(arr.chunks[1]), chunk_bounds(arr.chunks[2])
-    tiles_name, spill_name = f"{name}-tiles", f"{name}-spill"
     dsk: dict[Any, Any] = {}
     for (i, (y0, y1)), (j, (x0, x1)) in itertools.product(
             enumerate(itertools.pairwise(yb.tolist())), enumerate(itertools.pairwise(xb.tolist()))):
         out = (int(y0), int(y1), int(x0), int(x1))
-        ey, ex = grid.y.reach(out[0], out[1]), grid.x.reach(out[2], out[3])
-        rows, cols = _blocks_overlapping(iyb, out[0], ey), _blocks_overlapping(ixb, out[2], ex)
+        ry0, ry1, rx0, rx1 = grid.halo(*out)
+        rows, cols = _blocks_overlapping(yb, ry0, ry1), _blocks_overlapping(xb, rx0, rx1)
         keys = [[(arr.name, 0, a, b) for b in cols] for a in rows]
-        origin = (int(iyb[rows[0]]), int(ixb[cols[0]]))
-        dsk[(tiles_name, i, j)] = (step.tiles, keys, out, origin)
-        for which in ("right", "below", "corner"):
-            dsk[(spill_name, which, i, j)] = (_spill, (tiles_name, i, j), which)
-    for i, j in itertools.product(range(len(ych)), range(len(xch))):
-        out = (int(yb[i]), int(yb[i + 1]), int(xb[j]), int(xb[j + 1]))
-        left = (spill_name, "right", i, j - 1) if j else None
-        above = (spill_name, "below", i - 1, j) if i else None
-        corner = (spill_name, "corner", i - 1, j - 1) if i and j else None
-        dsk[(name, 0, i, j)] = (step.blend, (tiles_name, i, j), left, above, corner, out)
+        origin = (int(yb[rows[0]]), int(xb[cols[0]]))
+        dsk[(name, 0, i, j)] = (step, keys, out, origin)
     graph = HighLevelGraph.from_collections(name, dsk, dependencies=[arr])
     return dsa.Array(graph, name, chunks=((step.bands,), ych, xch), dtype="float32",
                      meta=np.empty((0, 0, 0), dtype="float32"))

@@ -641,11 +641,9 @@ def reconstruct(da: xr.DataArray | np.ndarray, model: Any = "default", *,
     anchored at the scene origin and are blended with fixed feathered
     weights (see :mod:`specrecon.tiling`). The output gets **regular chunks**
     decided once (:func:`specrecon.graph.chunk_plan`): the input's chunk size,
-    raised to the tile size when smaller, rounded down to a multiple of the tile stride
-    (chunk borders on tile starts) and halved while a cube chunk would exceed
+    raised to the tile size when smaller and halved while a cube chunk would exceed
     1 GiB (:data:`specrecon.graph.CHUNK_MAX_BYTES`; a 202-band chunk of 2048^2 px is
-    3.4 GB), so the cube streams to zarr without rechunking; every tile runs once
-    (:func:`specrecon.graph.build_cube_graph`).
+    3.4 GB), so the cube streams to zarr without rechunking.
 
     Parameters
     ----------

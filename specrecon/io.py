@@ -525,63 +525,6 @@ def compute_steps(steps: Mapping[int, Any], on_done: Callable[[int], None]) -> N
         dask.compute(*steps.values())
 
 
-def _write_steps(ds: xr.Dataset, path: Path, ydim: str, edges: list[int],
-                 steps: Mapping[int, tuple[int, int]]) -> dict[int, Any]:
-    """One ``Delayed`` per write step over a single graph: no task runs in two steps.
-
-    The dask variables along ``ydim`` are CF-encoded lazily as xarray would and stored
-    chunk by chunk into the arrays that the metadata write created
-    (:func:`dask.array.store`); a step is a task that depends on the store tasks of its
-    chunk rows. (Region writes through ``Dataset.to_zarr(compute=False)`` wrap each step
-    in its own renamed copy of the graph, so a task that two steps need -- the tile sums
-    a chunk hands to the chunk below, :func:`specrecon.graph.build_cube_graph` -- ran in
-    both.)
-    """
-    import dask
-    import dask.array as dsa
-    import zarr
-    from dask.core import flatten
-    from dask.delayed import Delayed
-    from dask.highlevelgraph import HighLevelGraph
-
-    row_step: dict[int, int] = {}
-    for i, (a, b) in steps.items():
-        for r in range(len(edges) - 1):
-            if a <= edges[r] < b:
-                row_step[r] = i
-    stored: list[Any] = []
-    step_keys: dict[int, list[Any]] = {i: [] for i in steps}
-    for name, var in ds.variables.items():
-        if ydim not in var.dims or var.chunks is None:
-            continue
-        encoded = xr.conventions.encode_cf_variable(var, name=str(name))
-        target = zarr.open_array(store=str(path), path=str(name), mode="r+",
-                                 config={"write_empty_chunks": True})
-        if np.dtype(target.dtype) != encoded.dtype:
-            encoded = encoded.astype(target.dtype)
-        arr = dsa.store(encoded.data, target, lock=False, compute=False,
-                        return_stored=False)
-        stored.append(arr)
-        axis = 1 + var.dims.index(ydim)
-        for key in flatten(arr.__dask_keys__()):
-            step = row_step.get(int(key[axis]))
-            if step is not None:
-                step_keys[step].append(key)
-    token = dask.base.tokenize(str(path), [a.name for a in stored], sorted(steps))
-    out: dict[int, Any] = {}
-    for i, keys in step_keys.items():
-        key = f"to-zarr-step-{token}-{i}"
-        graph = HighLevelGraph.from_collections(key, {key: (_step_done, keys)},
-                                                dependencies=stored)
-        out[i] = Delayed(key, graph, layer=key)
-    return out
-
-
-def _step_done(_: list[Any]) -> None:
-    """The task that ends a write step (its chunks' store tasks return None)."""
-    return None
-
-
 def _steps(edges: list[int], rows_per_step: int) -> list[tuple[int, int]]:
     idx = list(range(0, len(edges) - 1, rows_per_step)) + [len(edges) - 1]
     return [(edges[a], edges[b]) for a, b in itertools.pairwise(idx)]
@@ -732,10 +675,14 @@ def to_zarr(obj: xr.DataArray | xr.Dataset, path: str | os.PathLike[str], *, mod
             a, b = steps[i]
             bar.update(per_row_chunks * _rows_in(edges, a, b))
 
-    for i in sorted(done):
-        advance(i)
-    todo = _write_steps(ds.drop_vars(drop), path, ydim, edges,
-                        {i: s for i, s in enumerate(steps) if i not in done})
+    todo: dict[int, Any] = {}
+    for i, (a, b) in enumerate(steps):
+        if i in done:
+            advance(i)
+            continue
+        sub = ds.drop_vars(drop).isel({ydim: slice(a, b)})
+        todo[i] = sub.to_zarr(path, region={ydim: slice(a, b)}, mode="r+", compute=False,
+                              consolidated=False, write_empty_chunks=True)
 
     def step_done(i: int) -> None:
         done.add(i)

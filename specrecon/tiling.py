@@ -30,11 +30,9 @@ positions are fixed once for the whole scene:
   :func:`halo_depth` gives the largest halo over all chunks of a chunking,
   the depth to give :func:`dask.array.overlap.overlap`.
 
-:func:`blend_region` computes one region from every tile that touches it (the
-reference: tiles straddling a chunk border run in each chunk).
-:func:`accumulate_tiles` is the first half of the same blend that runs each tile
-once, in the region where it starts; :mod:`specrecon.graph` adds the neighbours'
-spills and divides by :meth:`AxisGrid.weight_sum`.
+Tiles that straddle a chunk border are computed by each chunk that needs
+them: the price of chunk independence is about ``2 * T / chunk`` extra model
+work per axis (6 % per axis for 2048-pixel chunks and 128-pixel tiles).
 
 Examples
 --------
@@ -61,7 +59,6 @@ from specrecon.errors import ConfigError, format_message
 __all__ = [
     "AxisGrid",
     "TileGrid",
-    "accumulate_tiles",
     "blend_region",
     "chunk_bounds",
     "halo_depth",
@@ -180,33 +177,6 @@ class AxisGrid:
         k = self.tiles_for(a, b)
         return int(self.starts[k[0]]), int(self.starts[k[-1]]) + self.length
 
-    def owned(self, a: int, b: int) -> np.ndarray:
-        """Indices of the tiles that *start* in ``[a, b)`` (each tile has one owner chunk)."""
-        s = self.starts
-        return np.nonzero((s >= a) & (s < b))[0]
-
-    def reach(self, a: int, b: int) -> int:
-        """End of the tiles starting in ``[a, b)``, at least ``b`` (``b`` when none spills)."""
-        k = self.owned(a, b)
-        return max(int(b), int(self.starts[k[-1]]) + self.length) if k.size else int(b)
-
-    def weight_sum(self, a: int, b: int) -> np.ndarray:
-        """Sum of every tile's window over positions ``[a, b)`` (float64, global tile order).
-
-        The blending denominator; the 2-D one is the outer product of the two axes'.
-
-        Examples
-        --------
-        >>> AxisGrid(30, 12, 3).weight_sum(6, 12).round(6).tolist()  # ramps add to 1
-        [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
-        """
-        out = np.zeros(int(b) - int(a), dtype="float64")
-        for k in self.tiles_for(a, b):
-            s = int(self.starts[k])
-            lo, hi = max(s, int(a)), min(s + self.length, int(b))
-            out[lo - a:hi - a] += self.window(int(k))[lo - s:hi - s]
-        return out
-
 
 @dataclass(frozen=True)
 class TileGrid:
@@ -303,18 +273,14 @@ def halo_depth(grid: AxisGrid, chunks: Sequence[int]) -> int:
     return depth
 
 
-def regular_chunks(size: int, chunks: Sequence[int], tile: int,
-                   stride: int | None = None) -> tuple[int, ...]:
+def regular_chunks(size: int, chunks: Sequence[int], tile: int) -> tuple[int, ...]:
     """The regular chunking of one axis for reconstruction output (and its input).
 
     One chunk length ``c`` for the whole axis, the last chunk possibly shorter
     (zarr's rule, so the output is written without any rechunking): the largest
     requested chunk, raised to the tile length so that a tile never spans more
-    than two chunks, and capped at the axis length. With ``stride`` (the grid's
-    tile stride) ``c`` is then rounded down to a multiple of it, but not below the
-    first multiple that holds a tile: every chunk border then sits at a tile start,
-    so the tiles a chunk owns reach into the next chunk by only the overlap (the
-    spill :func:`specrecon.graph.build_cube_graph` hands on).
+    than two chunks (a chunk shorter than a tile would make several chunks
+    recompute the same tile), and capped at the axis length.
 
     Parameters
     ----------
@@ -324,8 +290,6 @@ def regular_chunks(size: int, chunks: Sequence[int], tile: int,
         The input's chunk sizes along the axis (possibly irregular).
     tile : int
         Tile length along the axis (:attr:`AxisGrid.length`).
-    stride : int, optional
-        Tile stride (:attr:`AxisGrid.stride`) to align the chunk length to.
 
     Returns
     -------
@@ -338,16 +302,11 @@ def regular_chunks(size: int, chunks: Sequence[int], tile: int,
     (40, 40, 20)
     >>> regular_chunks(100, (10,) * 10, 32)
     (32, 32, 32, 4)
-    >>> regular_chunks(2048, (512,), 32, stride=24), regular_chunks(200, (64,), 32, stride=24)
-    ((504, 504, 504, 504, 32), (48, 48, 48, 48, 8))
     """
     if size < 1:
         raise ConfigError(format_message("an axis at least 1 pixel long", f"{size}",
                                          "pass a non-empty scene"))
     c = min(int(size), max(max((int(v) for v in chunks), default=size), int(tile), 1))
-    if stride is not None and int(stride) > 0 and c < size:
-        st = int(stride)
-        c = min(int(size), max(c - c % st, -(-int(tile) // st) * st))
     n, rest = divmod(int(size), c)
     return (c,) * n + ((rest,) if rest else ())
 
@@ -379,82 +338,6 @@ def merge_small_chunks(chunks: Sequence[int], minimum: int) -> tuple[int, ...]:
         else:
             out.append(acc)
     return tuple(out)
-
-
-def accumulate_tiles(image: np.ndarray, origin: tuple[int, int],
-                     region: tuple[int, int, int, int], grid: TileGrid,
-                     predict: Callable[[np.ndarray], np.ndarray], *, bands: int,
-                     batch_size: int = 8, valid: np.ndarray | None = None,
-                     on_tiles: Callable[[int], None] | None = None) -> np.ndarray:
-    """Weighted sum of the tiles a region owns: the first half of the blend.
-
-    Runs every global tile that *starts* in ``region`` (:meth:`AxisGrid.owned`)
-    once and adds ``w_t p_t`` into an array over the region extended to the
-    tiles' reach (:meth:`AxisGrid.reach`); the part beyond the region is the
-    *spill* into the right, lower and lower-right neighbours. Summing a pixel's
-    contributions from its region and its neighbours' spills and dividing by
-    ``outer(grid.y.weight_sum, grid.x.weight_sum)`` gives :func:`blend_region`'s
-    value (to float32 rounding) without running any tile twice.
-
-    Parameters
-    ----------
-    image : numpy.ndarray
-        Model-ready input ``(3, H, W)`` float32 covering ``region`` extended to
-        the reach; ``image[:, 0, 0]`` is scene pixel ``origin``.
-    origin : tuple of int
-        Scene coordinates ``(y, x)`` of ``image[:, 0, 0]``.
-    region : tuple of int
-        Owning region ``(y0, y1, x0, x1)`` in scene coordinates.
-    grid : TileGrid
-        The global tile grid.
-    predict, bands, batch_size, valid, on_tiles
-        As in :func:`blend_region` (tiles without a valid pixel are skipped).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(bands, reach_y - y0, reach_x - x0)`` float32 weighted sums (not normalised).
-
-    Examples
-    --------
-    >>> grid = TileGrid((40, 40), 16, 4)
-    >>> acc = accumulate_tiles(np.ones((3, 40, 40), "float32"), (0, 0), (0, 24, 0, 40), grid,
-    ...                        lambda t: t[:, :1], bands=1)
-    >>> acc.shape                  # tiles starting in rows 0..23 reach row 28
-    (1, 28, 40)
-    """
-    y0, y1, x0, x1 = region
-    oy, ox = origin
-    ty, tx = grid.tile_shape
-    ky, kx = grid.y.owned(y0, y1), grid.x.owned(x0, x1)
-    ey, ex = grid.y.reach(y0, y1), grid.x.reach(x0, x1)
-    if y0 < oy or x0 < ox or ey > oy + image.shape[1] or ex > ox + image.shape[2]:
-        raise ValueError(f"input block at {origin} of shape {image.shape[1:]} does not cover "
-                         f"the reach {(y0, ey, x0, ex)} of the tiles of region {region}")
-    acc = np.zeros((bands, ey - y0, ex - x0), dtype="float32")
-    tiles = [(int(i), int(j)) for i in ky for j in kx
-             if valid is None or valid[int(grid.y.starts[i]) - oy:int(grid.y.starts[i]) - oy + ty,
-                                       int(grid.x.starts[j]) - ox:int(grid.x.starts[j]) - ox + tx
-                                       ].any()]
-    step = max(1, int(batch_size))
-    for b0 in range(0, len(tiles), step):
-        batch = tiles[b0:b0 + step]
-        stack = np.stack([image[:, int(grid.y.starts[i]) - oy:int(grid.y.starts[i]) - oy + ty,
-                                int(grid.x.starts[j]) - ox:int(grid.x.starts[j]) - ox + tx]
-                          for i, j in batch]).astype("float32", copy=False)
-        pred = np.asarray(predict(stack), dtype="float32")
-        if pred.shape != (len(batch), bands, ty, tx):
-            raise ValueError(f"predict returned shape {pred.shape}, expected "
-                             f"{(len(batch), bands, ty, tx)}")
-        if not pred.flags.writeable:
-            pred = pred.copy()
-        for (i, j), p in zip(batch, pred):
-            gy, gx = int(grid.y.starts[i]) - y0, int(grid.x.starts[j]) - x0
-            p *= np.outer(grid.y.window(i), grid.x.window(j)).astype("float32")
-            acc[:, gy:gy + ty, gx:gx + tx] += p
-        if on_tiles is not None:
-            on_tiles(len(batch))
-    return acc
 
 
 def blend_region(image: np.ndarray, origin: tuple[int, int], out: tuple[int, int, int, int],

@@ -33,7 +33,7 @@ def add_compute_options(p: argparse.ArgumentParser) -> None:
                         "fp16 needs a GPU, bf16 works on CPU too)")
     p.add_argument("--chunks", type=positive_int, default=512,
                    help="spatial chunk size in pixels (default: 512; raised to the model's "
-                        "tile size when smaller, rounded to its tile stride)")
+                        "tile size when smaller)")
     p.add_argument("--batch-size", type=positive_int, default=None,
                    help="tiles per forward pass (default: about 4 M output values per pass, "
                         "at most 8 tiles)")

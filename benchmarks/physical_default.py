@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import platform
 import time
+from pathlib import Path
 from typing import Any
 
 SYNTHETIC = (("hydra-satellite-202", "synthetic-satellite", 0.01),
@@ -140,7 +141,9 @@ def main() -> None:
     p.add_argument("--calibrate-shipped", action="store_true",
                    help="first write the calibrated exposure into the shipped camera models' "
                         "cards (specrecon/weights/*-natural-31.json), then measure")
-    p.add_argument("--out", default=None, help="write the markdown here")
+    p.add_argument("--out", default=None,
+                   help="write the markdown here (keeping the file's sections this run does "
+                        "not write: hand-written readings, an earlier calibration)")
     a = p.parse_args()
     import torch
 
@@ -159,9 +162,29 @@ def main() -> None:
                 f"{time.perf_counter() - t0:.0f} s."]
     text = "\n".join(out) + "\n"
     if a.out:
+        text += _kept_sections(Path(a.out), out)
         with open(a.out, "w") as fh:
             fh.write(text)
     print(text)
+
+
+def _kept_sections(path: Path, generated: list[str]) -> str:
+    """The ``## `` sections of an existing report that this run does not write.
+
+    Hand-written readings and an earlier run's calibration table survive a rerun; they
+    follow the generated sections.
+    """
+    if not path.is_file():
+        return ""
+    made = {line for line in generated if line.startswith("## ")}
+    kept: list[str] = []
+    keep = False
+    for line in path.read_text().splitlines():
+        if line.startswith("## "):
+            keep = line not in made
+        if keep:
+            kept.append(line)
+    return ("\n" + "\n".join(kept) + "\n") if kept else ""
 
 
 if __name__ == "__main__":

@@ -86,9 +86,9 @@ def _summary(name: str, result: Any) -> dict[str, Any]:
 def _budget_note(summary: dict[str, Any]) -> dict[str, Any]:
     return {"name": summary["name"], "model": summary["model"], "steps": summary["steps"],
             "wall_time_s": summary["wall_time_s"], "validation": summary["metrics"],
-            "budget": "same data, validation scenes and patch size; equal steps x batch over "
-                      "the RGB-to-cube stages (HYDRA student + refine vs MST++), not equal "
-                      "wall-clock"}
+            "budget": "same data, validation scenes and patch sides; equal training pixels "
+                      "(steps x batch x patch area) over the RGB-to-cube stages (HYDRA student "
+                      "+ refine vs MST++), not equal wall-clock"}
 
 
 def _reexport(result: Any, path: Path, other: dict[str, Any]) -> None:
@@ -124,9 +124,10 @@ def _markdown(rows: list[dict[str, Any]], tiled: dict[str, dict[str, float]], ha
         "the same scenes through `specrecon.reconstruct` on the card's tile grid",
         "(tile = the last stage's patch size, overlap a quarter of it); `tiled/whole` is",
         "their relative difference.",
-        "Budget: each MST++ baseline gets the same data, patch size and steps x batch as the",
-        "HYDRA stages that map RGB to cubes (student + refine): equal steps x batch, not equal",
-        "wall-clock (HYDRA's teacher stage comes on top; wall times are in the table).",
+        "Budget: each MST++ baseline gets the same data, patch sides and training pixels",
+        "(steps x batch x patch area) as the HYDRA stages that map RGB to cubes (student +",
+        "refine): equal pixels, not equal wall-clock (HYDRA's teacher stage comes on top; wall",
+        "times are in the table).",
         "",
         ("| model | architecture | params | steps | samples | wall time (s) | MRAE | RMSE | "
          "PSNR (dB) | SAM (rad) | tiled MRAE | tiled/whole |"),

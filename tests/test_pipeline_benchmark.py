@@ -36,14 +36,15 @@ def test_pipeline_benchmark_writes_a_record(tmp_path: Path) -> None:
 def test_pipeline_memory_writes_a_record(tmp_path: Path) -> None:
     out, work = tmp_path / "m.jsonl", tmp_path / "work"
     work.mkdir()
-    cmd = [sys.executable, str(REPO / "benchmarks" / "pipeline_memory.py"), "--size", "96",
-           "--chunk", "48", "--batch", "3", "--dir", str(work), "--out", str(out)]
+    # chunks of the default model's tile size (128 px), so the plan keeps them
+    cmd = [sys.executable, str(REPO / "benchmarks" / "pipeline_memory.py"), "--size", "256",
+           "--chunk", "128", "--batch", "3", "--dir", str(work), "--out", str(out)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=REPO,
                           check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     rec = json.loads(out.read_text().splitlines()[-1])
-    assert rec["size"] == 96 and rec["bands"] > 3 and rec["cube_chunks"] == [48, 48]
+    assert rec["size"] == 256 and rec["bands"] > 3 and rec["cube_chunks"] == [128, 128]
     assert rec["batch"] == 3
     assert rec["peak_gib"] >= rec["rss_before_gib"] > 0
     assert not any(work.iterdir())                                # GeoTIFF and store removed

@@ -11,6 +11,13 @@ Devices
     listing what exists, when the device is not there. With a ``distributed``
     cluster this runs on the workers, never on the client.
 
+CPU threads
+    A dask threaded scheduler runs one forward pass per thread, side by side; torch
+    would give each of them all the cores (2 dask threads x 2 torch threads on 2
+    cores made the demo 2x slower). :func:`task_threads` decides the intra-op threads
+    of a CPU forward pass in a dask worker thread (cores // dask threads) and
+    :func:`cpu_threads` applies it for the pass.
+
 Precision
     ``"fp32"``, ``"bf16"``, ``"fp16"``. Aliases (``"float32"``, ``"bfloat16"``,
     ``"float16"``, ``"half"``, torch dtypes ...) are normalised by
@@ -34,6 +41,7 @@ True
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Literal
 
@@ -48,7 +56,9 @@ __all__ = [
     "autocast",
     "available_devices",
     "check_precision",
+    "cpu_threads",
     "device_type",
+    "task_threads",
     "normalize_precision",
     "resolve_device",
     "torch_dtype",
@@ -262,3 +272,82 @@ def autocast(device: object, precision: object) -> Iterator[None]:
 
     with torch.autocast(device_type=device_type(device), dtype=torch_dtype(p)):
         yield
+
+
+
+def task_threads() -> int | None:
+    """torch intra-op threads for a CPU forward pass in the calling thread.
+
+    ``None`` (leave torch's setting) in the main thread -- numpy input, the
+    synchronous scheduler, a plain script -- and in ``distributed`` workers, whose
+    nanny already limits each process (``OMP_NUM_THREADS=1``). In any other thread
+    (the worker threads of dask's threaded scheduler) the cores are shared by the
+    scheduler's threads: ``cores // num_workers``, at least 1 (and at most torch's
+    own setting, see :func:`cpu_threads`).
+
+    Returns
+    -------
+    int or None
+
+    Examples
+    --------
+    >>> task_threads() is None          # the main thread keeps torch's own setting
+    True
+    """
+    if threading.current_thread() is threading.main_thread():
+        return None
+    if threading.current_thread().name.startswith("Dask-") or _in_distributed_worker():
+        return None                     # distributed's executor threads
+    import dask
+    from dask.system import CPU_COUNT
+
+    workers = int(dask.config.get("num_workers", None) or CPU_COUNT)
+    return max(1, int(CPU_COUNT) // max(1, workers))
+
+
+def _in_distributed_worker() -> bool:
+    import sys
+
+    if "distributed" not in sys.modules:
+        return False
+    try:
+        from distributed import get_worker
+
+        get_worker()
+    except (ImportError, ValueError):
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def cpu_threads(n: int | None) -> Iterator[None]:
+    """Run the block with at most ``n`` torch intra-op threads (``None``: unchanged).
+
+    torch's thread count is OpenMP's, which each thread holds for itself: the calling
+    thread's setting is lowered for the block (never raised: ``OMP_NUM_THREADS=1``
+    stays 1) and put back afterwards; other threads keep theirs.
+
+    Examples
+    --------
+    >>> import torch
+    >>> before = torch.get_num_threads()
+    >>> with cpu_threads(1):
+    ...     torch.get_num_threads()
+    1
+    >>> torch.get_num_threads() == before
+    True
+    """
+    if n is None:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    want = max(1, min(int(n), before))
+    if want != before:
+        torch.set_num_threads(want)
+    try:
+        yield
+    finally:
+        if want != before:
+            torch.set_num_threads(before)

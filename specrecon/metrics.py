@@ -420,6 +420,8 @@ def _valid_pair(p: _Prepared) -> tuple[Any, Any, Any]:
     if not p.skipna:
         return pred, truth, None
     valid = ~(ops.isnan(pred) | ops.isnan(truth))
+    if p.kind == "numpy" and bool(valid.all()):
+        return pred, truth, None     # nothing to skip: no masked copies of the two inputs
     return ops.where(valid, pred, 1.0), ops.where(valid, truth, 1.0), valid
 
 

@@ -57,9 +57,11 @@ from specrecon.device import (  # noqa: F401  (resolve_device, available_devices
     autocast,
     available_devices,
     check_precision,
+    cpu_threads,
     device_type,
     normalize_precision,
     resolve_device,
+    task_threads,
 )
 from specrecon.errors import ConfigError, ModelMismatchError, format_message
 
@@ -417,8 +419,9 @@ def predict(spec: ModelSpec, tiles: np.ndarray, *, bands: int | None = None) -> 
     lock = _device_locks.setdefault(device, threading.Lock()) if kind == "cuda" else None
     if lock is not None:
         lock.acquire()
+    threads = task_threads() if kind == "cpu" else None
     try:
-        with torch.inference_mode(), autocast(device, precision):
+        with torch.inference_mode(), autocast(device, precision), cpu_threads(threads):
             y = model(x.to(device, non_blocking=kind == "cuda"))
         out = y.float().cpu().numpy()
     finally:

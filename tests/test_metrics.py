@@ -359,3 +359,37 @@ def test_import_does_not_load_torch_or_dask() -> None:
             "print([m for m in ('torch', 'dask') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("options", [{"zero_gt": "ignore"}, {"zero_gt": "epsilon", "eps": 0.01},
+                                     {"zero_gt": "ignore", "skipna": True},
+                                     {"zero_gt": "epsilon", "peak": 0.8, "clip": (0.0, 0.8)}])
+def test_large_inputs_are_evaluated_in_blocks_with_the_same_result(monkeypatch,
+                                                                   options: dict) -> None:
+    # large in-memory inputs go chunk by chunk (small temporaries): same numbers
+    import specrecon.metrics as m
+
+    rng = np.random.default_rng(7)
+    truth = rng.uniform(0.0, 1.0, (6, 40, 30))
+    truth[:, 3, 4] = 0.0
+    pred = truth + rng.normal(0.0, 0.05, truth.shape)
+    if options.get("skipna"):
+        pred[2, 10, 10] = np.nan
+    cube_p, cube_t = make_cube(pred, np.arange(6.0) * 50 + 400), make_cube(
+        truth, np.arange(6.0) * 50 + 400)
+    whole_np = evaluate(pred, truth, **options)
+    whole_xr = evaluate(cube_p, cube_t, **options)
+    monkeypatch.setattr(m, "_LARGE_ELEMENTS", 100)
+    monkeypatch.setattr(m, "_BLOCK_ELEMENTS", 6 * 30 * 7)          # 6 blocks of rows
+    rows: list[int] = []
+    block_rows = m._block_rows
+    monkeypatch.setattr(m, "_block_rows", lambda *a: rows.append(block_rows(*a)) or rows[-1])
+    blocked_np = evaluate(pred, truth, **options)
+    blocked_xr = evaluate(cube_p, cube_t, **options)
+    assert rows == [7, 7]                                          # both went by blocks
+    assert blocked_xr.mrae.chunks is None                          # computed, not lazy
+    for name in ("mrae", "rmse", "psnr", "sam"):
+        assert math.isclose(blocked_np[name], whole_np[name], rel_tol=1e-9), name
+        assert math.isclose(float(blocked_xr[name]), float(whole_xr[name]), rel_tol=1e-9), name
+    if options.get("skipna"):
+        assert all(math.isfinite(v) for v in blocked_np.values())

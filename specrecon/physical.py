@@ -525,7 +525,7 @@ def resolve_physical(requested: bool | None, card: Any) -> bool:
       0.196 and on the synthetic validation scenes from 0.208 to 0.196;
     * camera models whose card holds a calibrated exposure (:func:`fit_exposure`,
       fitted on their validation scenes at export): real natural aligned MRAE of the
-      shipped HYDRA 0.142 -> 0.131.
+      shipped HYDRA 0.140 -> 0.130.
 
     Camera models without that calibration need their exposure fitted over a block of
     pixels, i.e. per output chunk, which makes the cube depend slightly on the

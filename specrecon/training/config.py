@@ -289,8 +289,11 @@ class TrainConfig:
         reflectance, e.g. water in the SWIR, where the plain ratio explodes).
     tile_size : int or None
         Tile side written into the model card, i.e. :func:`specrecon.reconstruct`'s
-        default tiling (overlap a quarter of it); ``None`` = the last stage's
-        ``patch_size``. Inference only: training is the same either way.
+        default tiling; ``None`` = the last stage's ``patch_size``. Inference only:
+        training is the same either way.
+    tile_overlap : int or None
+        Overlap of neighbouring tiles written into the card (``0 <= overlap < tile``);
+        ``None`` = a quarter of the tile. Inference only, like ``tile_size``.
     progress : bool
         Show a tqdm progress bar.
     license : str
@@ -329,6 +332,7 @@ class TrainConfig:
     val_max_scenes: int | None = None
     val_mrae_eps: float | None = None
     tile_size: int | None = None
+    tile_overlap: int | None = None
     progress: bool = True
     license: str = "MIT"
     notes: str = ""
@@ -384,6 +388,12 @@ class TrainConfig:
             raise ConfigError(format_message("tile_size as a positive integer (pixels)",
                                              repr(self.tile_size),
                                              "set e.g. tile_size: 128, or leave it out"))
+        if self.tile_overlap is not None and (isinstance(self.tile_overlap, bool)
+                                              or not isinstance(self.tile_overlap, int)
+                                              or not 0 <= self.tile_overlap < self.card_tile()):
+            raise ConfigError(format_message(
+                f"tile_overlap as an integer in [0, {self.card_tile()}) (pixels, below the tile)",
+                repr(self.tile_overlap), "set e.g. tile_overlap: 16, or leave it out"))
         for name in ("eval_every", "checkpoint_every", "log_every"):
             if getattr(self, name) < 0:
                 raise ConfigError(format_message(f"{name} >= 0", repr(getattr(self, name)),
@@ -391,6 +401,10 @@ class TrainConfig:
         return self
 
     # ------------------------------------------------------------------ (de)serialisation
+    def card_tile(self) -> int:
+        """The tile written into the model card: ``tile_size``, else the last stage's patch."""
+        return int(self.tile_size or self.stage(self.stages[-1]).patch_size)
+
     def to_dict(self) -> dict[str, Any]:
         """A plain, JSON/YAML-serialisable dict (stages as a list)."""
         out = dataclasses.asdict(self)

@@ -135,6 +135,7 @@ def make_card(model: nn.Module, config: TrainConfig, result: TrainResult | None 
     stages = list(result.steps) if result is not None else list(config.stages)
     last = stages[-1] if stages else config.stages[-1]
     tile = int(config.tile_size or config.stage(last).patch_size)
+    overlap = max(0, tile // 4) if config.tile_overlap is None else int(config.tile_overlap)
     c = config
     training: dict[str, Any] = {
         "recipe": c.to_dict(),
@@ -174,7 +175,7 @@ def make_card(model: nn.Module, config: TrainConfig, result: TrainResult | None 
     metrics.update(extra_metrics or {})
     return ModelCard.from_model(model, wavelengths=wl, fwhm=fw, name=name or c.name,
                                 input_sensor=sensor, tile_size=tile,
-                                tile_overlap=max(0, tile // 4), training=training,
+                                tile_overlap=overlap, training=training,
                                 metrics=metrics, license=c.license)
 
 def exposure_calibration(model: nn.Module, scenes: Sequence[Any], card: Any) -> dict[str, Any]:

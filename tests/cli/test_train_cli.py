@@ -123,13 +123,15 @@ def test_tile_size_sets_the_card_tiling_not_the_training(tmp_path, recipe, capsy
     from specrecon.models import load_model
 
     runs = {}
-    for name, extra in (("default", []), ("tiled", ["--set", "tile_size=24"])):
+    for name, extra in (("default", []), ("tiled", ["--set", "tile_size=24"]),
+                        ("overlap", ["--set", "tile_size=24", "--set", "tile_overlap=5"])):
         out = tmp_path / name
         assert main(["train", "--config", str(recipe), "--out", str(out), *extra]) == 0
         runs[name] = load_model(out / "tiny-natural.safetensors")
     assert (runs["default"].card.tile_size, runs["default"].card.tile_overlap) == (16, 4)
     assert (runs["tiled"].card.tile_size, runs["tiled"].card.tile_overlap) == (24, 6)
     assert runs["tiled"].card.training["recipe"]["tile_size"] == 24
+    assert (runs["overlap"].card.tile_size, runs["overlap"].card.tile_overlap) == (24, 5)
     # the same weights: the tile size is an inference setting
     a, b = runs["default"].state_dict(), runs["tiled"].state_dict()
     assert a.keys() == b.keys() and all(bool((a[k] == b[k]).all()) for k in a)
@@ -137,3 +139,6 @@ def test_tile_size_sets_the_card_tiling_not_the_training(tmp_path, recipe, capsy
     assert main(["train", "--config", str(recipe), "--set", "tile_size=0",
                  "--out", str(tmp_path / "bad")]) == 2
     assert "tile_size" in capsys.readouterr().err
+    assert main(["train", "--config", str(recipe), "--set", "tile_overlap=16",   # >= tile 16
+                 "--out", str(tmp_path / "bad2")]) == 2
+    assert "tile_overlap" in capsys.readouterr().err

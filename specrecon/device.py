@@ -274,7 +274,6 @@ def autocast(device: object, precision: object) -> Iterator[None]:
         yield
 
 
-
 def task_threads() -> int | None:
     """torch intra-op threads for a CPU forward pass in the calling thread.
 

@@ -134,8 +134,7 @@ def make_card(model: nn.Module, config: TrainConfig, result: TrainResult | None 
               or DEFAULT_SENSORS.get(config.data.kind, "unknown"))
     stages = list(result.steps) if result is not None else list(config.stages)
     last = stages[-1] if stages else config.stages[-1]
-    tile = int(config.tile_size or config.stage(last).patch_size)
-    overlap = max(0, tile // 4) if config.tile_overlap is None else int(config.tile_overlap)
+    tile, overlap = config.card_tiling(last)
     c = config
     training: dict[str, Any] = {
         "recipe": c.to_dict(),

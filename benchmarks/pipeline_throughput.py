@@ -63,18 +63,27 @@ def _tiles_run(grid: Any, ych: tuple[int, ...], xch: tuple[int, ...]) -> int:
                                                        itertools.pairwise(chunk_bounds(xch))))
 
 
-def _pipeline(tif: Path, store: Path, model: str, chunk: int, batch: int) -> tuple[float, Any]:
+def _pipeline(tif: Path, store: Path | None, model: str, chunk: int,
+              batch: int) -> tuple[float, Any, float]:
+    """Run GeoTIFF -> reconstruct -> to_zarr (``store=None``: compute every chunk of the
+    cube and drop it instead of writing it); wall seconds, the cube, system CPU seconds."""
+    import dask
     import rioxarray
 
     import specrecon
 
-    t0 = time.perf_counter()
+    t0, sys0 = time.perf_counter(), os.times().system
     src = rioxarray.open_rasterio(tif, chunks={"band": -1, "y": chunk, "x": chunk})
     cube = specrecon.reconstruct(src, model, device="cpu", batch_size=batch)
-    specrecon.to_zarr(cube, store, mode="w")
-    elapsed = time.perf_counter() - t0
-    shutil.rmtree(store)          # a 2048^2 cube is 3+ GB on disk
-    return elapsed, cube
+    if store is None:
+        one = tuple((1,) * len(c) for c in cube.data.chunks)
+        dask.compute(cube.data.map_blocks(lambda b: b[:1, :1, :1].copy(), chunks=one))
+    else:
+        specrecon.to_zarr(cube, store, mode="w")
+    elapsed, system = time.perf_counter() - t0, os.times().system - sys0
+    if store is not None:
+        shutil.rmtree(store)          # a 2048^2 cube is 3+ GB on disk
+    return elapsed, cube, system
 
 
 def main() -> None:
@@ -98,6 +107,9 @@ def main() -> None:
     p.add_argument("--dir", default=None,
                    help="where the GeoTIFF and the zarr stores go (default: the system temp "
                         "directory); /dev/shm takes the disk out of the figure")
+    p.add_argument("--no-write", action="store_true",
+                   help="each round also times the same pipeline computing every chunk of "
+                        "the cube without writing it (what the write adds)")
     p.add_argument("--out", default=None, help="append a JSON line with the results here")
     a = p.parse_args()
 
@@ -199,7 +211,8 @@ def _run_pipelines(a: argparse.Namespace, tmp: Path, grid: Any, tiles_run: int, 
     sync_s = None
     if a.sync:
         with dask.config.set(scheduler="synchronous"):
-            sync_s, _ = _pipeline(tmp / "rgb.tif", tmp / "s.zarr", a.model, a.chunk, a.batch)
+            sync_s, _, _ = _pipeline(tmp / "rgb.tif", tmp / "s.zarr", a.model, a.chunk,
+                                     a.batch)
         sync_model_s = inside["s"]
         inside["s"] = 0.0
     # rounds of (raw streams, threaded pipeline): the raw figure is measured right before
@@ -211,12 +224,21 @@ def _run_pipelines(a: argparse.Namespace, tmp: Path, grid: Any, tiles_run: int, 
         torch.set_num_threads(1)                 # one torch thread per dask thread
         inside["s"] = 0.0
         with dask.config.set(scheduler="threads", num_workers=a.threads):
-            threaded_s, cube = _pipeline(tmp / "rgb.tif", tmp / "t.zarr", a.model, a.chunk,
-                                         a.batch)
+            threaded_s, cube, system_s = _pipeline(tmp / "rgb.tif", tmp / "t.zarr", a.model,
+                                                   a.chunk, a.batch)
+        model_s = inside["s"]
         rounds.append({"raw_s_per_tile_streams": round(streams_s, 5),
                        "raw_grid_s": round(raw_grid_s, 2), "threaded_s": round(threaded_s, 2),
                        "efficiency": round(raw_grid_s / threaded_s, 3),
-                       "model_share": round(inside["s"] / (threaded_s * a.threads), 3)})
+                       "model_share": round(model_s / (threaded_s * a.threads), 3),
+                       "system_s": round(system_s, 2)})
+        if a.no_write:
+            with dask.config.set(scheduler="threads", num_workers=a.threads):
+                compute_s, _, compute_sys = _pipeline(tmp / "rgb.tif", None, a.model, a.chunk,
+                                                      a.batch)
+            rounds[-1].update(compute_only_s=round(compute_s, 2),
+                              compute_only_system_s=round(compute_sys, 2),
+                              efficiency_compute_only=round(raw_grid_s / compute_s, 3))
     runtime.predict = predict  # type: ignore[assignment]
     median = sorted(rounds, key=lambda r: r["efficiency"])[(len(rounds) - 1) // 2]
     one_s, intra_s = raw["one_s"], raw["intra_s"]
@@ -234,6 +256,7 @@ def _run_pipelines(a: argparse.Namespace, tmp: Path, grid: Any, tiles_run: int, 
         "efficiency_threaded": median["efficiency"],
         "mpx_s_threaded": round(a.size ** 2 / median["threaded_s"] / 1e6, 4),
         "threaded_model_share": median["model_share"],
+        "threaded_system_s": median["system_s"],
         "rounds": rounds,
     }
     if sync_s is not None:
@@ -253,9 +276,9 @@ def _run_pipelines(a: argparse.Namespace, tmp: Path, grid: Any, tiles_run: int, 
                                  dashboard_address=None, worker_dashboard_address=None) as lc, \
                     Client(lc) as client:
                 start_s = time.perf_counter() - t0
-                cold_s, _ = _pipeline(tmp / "rgb.tif", tmp / "c1.zarr", a.model, a.chunk,
+                cold_s, _, _ = _pipeline(tmp / "rgb.tif", tmp / "c1.zarr", a.model, a.chunk,
                                       a.batch)
-                warm_s, _ = _pipeline(tmp / "rgb.tif", tmp / "c2.zarr", a.model, a.chunk,
+                warm_s, _, _ = _pipeline(tmp / "rgb.tif", tmp / "c2.zarr", a.model, a.chunk,
                                       a.batch)
                 loads = client.run(lambda: sum(__import__(
                     "specrecon.runtime", fromlist=["cache_info"]).cache_info()["loads"].values()))

@@ -134,7 +134,7 @@ def ratio_rows(pairs: list[tuple[str, str]], *, size: int, reps: int) -> list[di
     rgb = torch.rand(1, 3, size, size)
     for hydra, mst in pairs:
         mh, mm = _model(hydra), _model(mst)
-        times = interleaved({"h": lambda: mh(rgb), "m": lambda: mm(rgb)}, reps)
+        times = interleaved({"h": lambda mh=mh: mh(rgb), "m": lambda mm=mm: mm(rgb)}, reps)
         rows.append({"hydra": hydra, "mst": mst, "bands": mh.bands, "hydra_ms": times["h"],
                      "mst_ms": times["m"], "speed": times["m"] / times["h"]})
     return rows

@@ -703,7 +703,7 @@ def reconstruct(da: xr.DataArray | np.ndarray, model: Any = "default", *,
         it runs pixel by pixel**, so the cube stays chunk-invariant -- satellite models
         (reflectance input; shipped satellite HYDRA, real held-out MRAE-eps 0.215 ->
         0.196) and camera models whose card holds a calibrated exposure (shipped natural
-        HYDRA, aligned MRAE 0.140 -> 0.130); off for other camera models, for which
+        HYDRA, aligned MRAE 0.131 -> 0.1225); off for other camera models, for which
         ``True`` fits the exposure per output chunk (the result then depends slightly on
         the chunking). The rule is :func:`specrecon.physical.resolve_physical`; needs a
         model card; recorded in ``attrs["physical_consistency"]``.

@@ -521,8 +521,8 @@ def resolve_physical(requested: bool | None, card: Any) -> bool:
     pixel** (:func:`pixelwise`), so the cube still does not depend on the chunking:
 
     * satellite models (band reflectance input: nothing to fit). On the shipped
-      satellite HYDRA it lowered MRAE-eps on the real held-out spectra from 0.215 to
-      0.196 and on the synthetic validation scenes from 0.208 to 0.196;
+      satellite HYDRA it lowered MRAE-eps on the real held-out spectra from 0.207 to
+      0.191 and on the synthetic validation scenes from 0.187 to 0.176;
     * camera models whose card holds a calibrated exposure (:func:`fit_exposure`,
       fitted on their validation scenes at export): real natural aligned MRAE of the
       shipped HYDRA 0.131 -> 0.1225.

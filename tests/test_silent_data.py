@@ -22,8 +22,8 @@ import xarray as xr
 import specrecon  # noqa: F401  (registers .hsr)
 from specrecon.cube import make_cube, make_rgb
 from specrecon.errors import (
-    DatasetFormatError,
     DataScaleError,
+    DatasetFormatError,
     ResumeMismatchError,
     SpecReconError,
 )

@@ -20,7 +20,7 @@ def test_fast_student_matches_reference(dim: int, heads: tuple, bias: bool,
     s = HydraStudent(latent=6, dim=dim, blocks=(1, 1, 2, 1), heads=heads, bias=bias,
                      expansion=expansion)
     with torch.no_grad():  # non-default temperatures and biases
-        for name, p in s.named_parameters():
+        for p in s.parameters():
             p.add_(0.05 * torch.randn_like(p))
     x = torch.rand(2, 3, 19, 13)
     with torch.no_grad():

@@ -148,7 +148,10 @@ def test_mean_spectrum_and_alignment() -> None:
     truth = rng.uniform(0.05, 1.0, 300)
     pred = truth * rng.uniform(0.3, 0.7, 300)
     a = align_scale(pred, truth)
-    cost = lambda s: np.mean(np.abs(s * pred - truth) / truth)
+
+    def cost(s: float) -> float:
+        return float(np.mean(np.abs(s * pred - truth) / truth))
+
     grid = np.linspace(0.5 * a, 1.5 * a, 401)
     assert cost(a) <= min(cost(s) for s in grid) + 1e-12
 

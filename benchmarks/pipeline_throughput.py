@@ -277,9 +277,9 @@ def _run_pipelines(a: argparse.Namespace, tmp: Path, grid: Any, tiles_run: int, 
                     Client(lc) as client:
                 start_s = time.perf_counter() - t0
                 cold_s, _, _ = _pipeline(tmp / "rgb.tif", tmp / "c1.zarr", a.model, a.chunk,
-                                      a.batch)
+                                         a.batch)
                 warm_s, _, _ = _pipeline(tmp / "rgb.tif", tmp / "c2.zarr", a.model, a.chunk,
-                                      a.batch)
+                                         a.batch)
                 loads = client.run(lambda: sum(__import__(
                     "specrecon.runtime", fromlist=["cache_info"]).cache_info()["loads"].values()))
             res[f"cluster_{label}"] = {

@@ -388,13 +388,12 @@ class TrainConfig:
             raise ConfigError(format_message("tile_size as a positive integer (pixels)",
                                              repr(self.tile_size),
                                              "set e.g. tile_size: 128, or leave it out"))
+        tile = self.card_tile()
         if self.tile_overlap is not None and (isinstance(self.tile_overlap, bool)
                                               or not isinstance(self.tile_overlap, int)
-                                              or not 0 <= self.tile_overlap
-                                              < self.card_tiling()[0]):
+                                              or not 0 <= self.tile_overlap < tile):
             raise ConfigError(format_message(
-                f"tile_overlap as an integer in [0, {self.card_tiling()[0]}) "
-                "(pixels, below the tile)",
+                f"tile_overlap as an integer in [0, {tile}) (pixels, below the tile)",
                 repr(self.tile_overlap), "set e.g. tile_overlap: 16, or leave it out"))
         for name in ("eval_every", "checkpoint_every", "log_every"):
             if getattr(self, name) < 0:
@@ -403,18 +402,22 @@ class TrainConfig:
         return self
 
     # ------------------------------------------------------------------ (de)serialisation
+    def card_tile(self, last_stage: str | None = None) -> int:
+        """The tile side written into the model card: ``tile_size``, else the patch size
+        of ``last_stage`` (default: the recipe's last stage)."""
+        return int(self.tile_size or self.stage(last_stage or self.stages[-1]).patch_size)
+
     def card_tiling(self, last_stage: str | None = None) -> tuple[int, int]:
         """The ``(tile, overlap)`` written into the model card.
 
-        ``tile_size``, else the patch size of ``last_stage`` (default: the recipe's last
-        stage); ``tile_overlap``, else a quarter of the tile.
+        :meth:`card_tile`; ``tile_overlap``, else a quarter of the tile.
 
         Examples
         --------
         >>> TrainConfig(stages=["teacher", "student"]).card_tiling()
         (64, 16)
         """
-        tile = int(self.tile_size or self.stage(last_stage or self.stages[-1]).patch_size)
+        tile = self.card_tile(last_stage)
         overlap = max(0, tile // 4) if self.tile_overlap is None else int(self.tile_overlap)
         return tile, overlap
 

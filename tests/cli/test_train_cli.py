@@ -142,3 +142,6 @@ def test_tile_size_sets_the_card_tiling_not_the_training(tmp_path, recipe, capsy
     assert main(["train", "--config", str(recipe), "--set", "tile_overlap=16",   # >= tile 16
                  "--out", str(tmp_path / "bad2")]) == 2
     assert "tile_overlap" in capsys.readouterr().err
+    assert main(["train", "--config", str(recipe), "--set", "tile_overlap=wide",  # not a number
+                 "--out", str(tmp_path / "bad3")]) == 2
+    assert "tile_overlap" in capsys.readouterr().err

@@ -54,6 +54,8 @@ def test_unknown_key_in_file(tmp_path) -> None:
     ({"data": {"kind": "arad1k"}}, "data.root"),
     ({"precision": "fp8"}, "precision"),
     ({"data": {"brightness_range": [1.3, 0.7]}}, "brightness_range"),
+    ({"tile_overlap": "wide"}, "tile_overlap"),
+    ({"tile_size": 32, "tile_overlap": 32}, r"tile_overlap as an integer in \[0, 32\)"),
 ])
 def test_invalid_values(raw, match) -> None:
     with pytest.raises(ConfigError, match=match):
@@ -101,3 +103,10 @@ def test_data_illuminant_reaches_synthetic_scenes() -> None:
     train, val = load_data(DataConfig(kind="synthetic-natural", n_train=3, n_val=1, size=16,
                                        illuminant=["A"]))
     assert {s.cube.attrs["illuminant"] for s in [*train, *val]} == {"A"}
+
+
+def test_tile_overlap_checked_before_it_is_used() -> None:
+    # built in Python (no from_dict coercion): a clear error, not int()'s ValueError
+    with pytest.raises(ConfigError, match=r"tile_overlap as an integer in \[0, 64\)"):
+        TrainConfig(stages=("teacher", "student"), tile_overlap="wide").validate()  # type: ignore[arg-type]
+    assert TrainConfig(stages=("teacher", "student"), tile_overlap=8).validate().card_tiling() == (64, 8)

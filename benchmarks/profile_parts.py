@@ -51,7 +51,15 @@ def _clock() -> Callable[[], float]:
 
 
 def interleaved(fns: dict[str, Fn], reps: int) -> dict[str, float]:
-    """Fastest time (ms) of each function, timed in turn ``reps`` times."""
+    """Fastest time (ms) of each function, timed in turn ``reps`` times.
+
+    Each timed call follows an untimed call of the same function. Without it a function
+    timed right after another pays for that one's memory traffic: a HYDRA forward timed
+    after an MST++ forward took 38-42 ms against 30 ms after a HYDRA forward (page faults of
+    re-allocated buffers, counted in the thread's CPU time), which made the speed ratio
+    depend on the order of the pair. The steady state is what a pipeline that runs one
+    model over many tiles sees.
+    """
     clock = _clock()
     with torch.inference_mode():
         for fn in fns.values():
@@ -59,6 +67,7 @@ def interleaved(fns: dict[str, Fn], reps: int) -> dict[str, float]:
         best = {k: float("inf") for k in fns}
         for _ in range(reps):
             for name, fn in fns.items():
+                fn()
                 t0 = clock()
                 fn()
                 best[name] = min(best[name], clock() - t0)

@@ -343,8 +343,8 @@ def fit_exposure(rgbs: Any, preds: Any, matrix: Any) -> float:
     scenes (at export, :func:`specrecon.training.export.run_config`) and stored in its card
     (``metrics["physical_exposure"]``), it makes the correction pixel by pixel, hence
     independent of the chunking: on ``real-natural`` the shipped HYDRA's aligned MRAE
-    went 0.1310 -> 0.1225 with it, against 0.1233 with an exposure fitted over the whole
-    set and 0.1280 fitted per pixel (``benchmarks/results/physical_default.md``).
+    went 0.1295 -> 0.1205 with it, against 0.1215 with an exposure fitted over the whole
+    set and 0.1260 fitted per pixel (``benchmarks/results/physical_default.md``).
 
     Parameters
     ----------
@@ -521,11 +521,11 @@ def resolve_physical(requested: bool | None, card: Any) -> bool:
     pixel** (:func:`pixelwise`), so the cube still does not depend on the chunking:
 
     * satellite models (band reflectance input: nothing to fit). On the shipped
-      satellite HYDRA it lowered MRAE-eps on the real held-out spectra from 0.207 to
-      0.191 and on the synthetic validation scenes from 0.187 to 0.176;
+      satellite HYDRA it lowered MRAE-eps on the real held-out spectra from 0.197 to
+      0.186 and on the synthetic validation scenes from 0.161 to 0.152;
     * camera models whose card holds a calibrated exposure (:func:`fit_exposure`,
       fitted on their validation scenes at export): real natural aligned MRAE of the
-      shipped HYDRA 0.131 -> 0.1225.
+      shipped HYDRA 0.1295 -> 0.1205.
 
     Camera models without that calibration need their exposure fitted over a block of
     pixels, i.e. per output chunk, which makes the cube depend slightly on the

@@ -79,3 +79,22 @@ def test_tile_invariance_compares_the_card_grid_with_the_whole_image(tmp_path: P
     assert rows["32 px (card)"][5].strip() == "+0.0 %"
     assert rows["32 px (card)"][6].strip() == "not met"
     assert rows["16 px"][3] != rows["whole image"][3]
+
+
+def test_profile_parts_times_each_call_after_a_warm_call_of_the_same_function() -> None:
+    """The interleaved timing of profile_parts runs every function once untimed right before
+    each timed call, so no function is timed right after another one (whose memory traffic
+    it would pay for)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "profile_parts", REPO / "benchmarks" / "profile_parts.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    calls: list[str] = []
+    fns = {name: (lambda name=name: calls.append(name)) for name in ("a", "b", "c")}
+    times = mod.interleaved(fns, reps=4)
+    assert set(times) == {"a", "b", "c"} and all(t >= 0.0 for t in times.values())
+    timed_loop = calls[3:]                      # after one warm-up call of each
+    assert timed_loop == ["a", "a", "b", "b", "c", "c"] * 4

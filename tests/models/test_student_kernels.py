@@ -13,6 +13,7 @@ from specrecon.models.student import HydraStudent
     (4, (1, 1, 1, 1), False, 1.0),
     (8, (1, 2, 2, 4), False, 1.5),
     (8, (2, 2, 4, 8), True, 2.0),
+    (12, (1, 2, 2, 4), False, 1.0),   # the shipped natural student (hydra-mid-31)
 ])
 def test_fast_student_matches_reference(dim: int, heads: tuple, bias: bool,
                                         expansion: float) -> None:

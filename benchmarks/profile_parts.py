@@ -50,7 +50,8 @@ def _clock() -> Callable[[], float]:
     return time.thread_time if torch.get_num_threads() == 1 else time.perf_counter
 
 
-def interleaved(fns: dict[str, Fn], reps: int) -> dict[str, float]:
+def interleaved(fns: dict[str, Fn], reps: int,
+                faults: dict[str, int] | None = None) -> dict[str, float]:
     """Fastest time (ms) of each function, timed in turn ``reps`` times.
 
     Each timed call follows an untimed call of the same function. Without it a function
@@ -59,19 +60,37 @@ def interleaved(fns: dict[str, Fn], reps: int) -> dict[str, float]:
     re-allocated buffers, counted in the thread's CPU time), which made the speed ratio
     depend on the order of the pair. The steady state is what a pipeline that runs one
     model over many tiles sees.
+
+    ``faults``, if given, receives each function's fewest minor page faults in a timed call:
+    memory the allocator handed back to the system and has to fault in again (glibc's
+    default trims freed heap memory above a threshold), which the thread's CPU time counts.
     """
     clock = _clock()
     with torch.inference_mode():
         for fn in fns.values():
             fn()
         best = {k: float("inf") for k in fns}
+        fewest = {k: sys.maxsize for k in fns}
         for _ in range(reps):
             for name, fn in fns.items():
                 fn()
+                f0 = _minor_faults()
                 t0 = clock()
                 fn()
                 best[name] = min(best[name], clock() - t0)
+                fewest[name] = min(fewest[name], _minor_faults() - f0)
+    if faults is not None:
+        faults.update(fewest)
     return {k: v * 1e3 for k, v in best.items()}
+
+
+def _minor_faults() -> int:
+    """Minor page faults of this process so far (0 where ``resource`` is unavailable)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return 0
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_minflt)
 
 
 def _model(name: str) -> torch.nn.Module:
@@ -143,9 +162,12 @@ def ratio_rows(pairs: list[tuple[str, str]], *, size: int, reps: int) -> list[di
     rgb = torch.rand(1, 3, size, size)
     for hydra, mst in pairs:
         mh, mm = _model(hydra), _model(mst)
-        times = interleaved({"h": lambda mh=mh: mh(rgb), "m": lambda mm=mm: mm(rgb)}, reps)
+        faults: dict[str, int] = {}
+        times = interleaved({"h": lambda mh=mh: mh(rgb), "m": lambda mm=mm: mm(rgb)}, reps,
+                            faults)
         rows.append({"hydra": hydra, "mst": mst, "bands": mh.bands, "hydra_ms": times["h"],
-                     "mst_ms": times["m"], "speed": times["m"] / times["h"]})
+                     "mst_ms": times["m"], "speed": times["m"] / times["h"],
+                     "hydra_faults": faults["h"], "mst_faults": faults["m"]})
     return rows
 
 
@@ -181,15 +203,17 @@ def main(argv: list[str] | None = None) -> None:
     for threads in args.threads:
         torch.set_num_threads(threads)
         lines += [f"## {threads} thread(s)", "", "### Forward speed vs MST++ (same process)", "",
-                  "| HYDRA | MST++ | bands | HYDRA ms | MST++ ms | HYDRA speed / MST++ |",
-                  "|---|---|---|---|---|---|"]
+                  "| HYDRA | MST++ | bands | HYDRA ms | MST++ ms | HYDRA speed / MST++ "
+                  "| page faults HYDRA / MST++ |",
+                  "|---|---|---|---|---|---|---|"]
         pairs = [(n, _mst_for(_model(n).bands)) for n in names]
         if args.wide:
             pairs += [(n, f"mst-plus-plus-wide-{_model(n).bands}") for n in names
                       if _model(n).bands in (202, 204)]
         for r in ratio_rows(pairs, size=args.size, reps=args.reps):
             lines.append(f"| {r['hydra']} | {r['mst']} | {r['bands']} | {r['hydra_ms']:.1f} | "
-                         f"{r['mst_ms']:.1f} | {r['speed']:.2f}x |")
+                         f"{r['mst_ms']:.1f} | {r['speed']:.2f}x | "
+                         f"{r['hydra_faults']} / {r['mst_faults']} |")
         lines.append("")
         for name in names:
             parts = part_times(name, size=args.size, reps=args.reps)

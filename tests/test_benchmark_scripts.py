@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 MODES = ("fp32-eager", "bf16-eager", "bf16-compiled", "fp32-compiled")
 
@@ -98,3 +100,24 @@ def test_profile_parts_times_each_call_after_a_warm_call_of_the_same_function() 
     assert set(times) == {"a", "b", "c"} and all(t >= 0.0 for t in times.values())
     timed_loop = calls[3:]                      # after one warm-up call of each
     assert timed_loop == ["a", "a", "b", "b", "c", "c"] * 4
+
+
+def test_profile_parts_counts_the_page_faults_of_a_timed_call() -> None:
+    """Memory freshly mapped on every call shows as minor page faults; a call that allocates
+    nothing has none (its fewest over the repetitions)."""
+    import importlib.util
+
+    import numpy as np
+
+    pytest.importorskip("resource")
+    spec = importlib.util.spec_from_file_location(
+        "profile_parts", REPO / "benchmarks" / "profile_parts.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    faults: dict[str, int] = {}
+    # 64 MiB is above glibc's largest mmap threshold: mapped and faulted in on every call
+    fns = {"fresh": lambda: np.ones(16 * 2 ** 20, dtype=np.float32).sum(), "none": lambda: None}
+    mod.interleaved(fns, reps=3, faults=faults)
+    assert faults["fresh"] > 10  # fewer than 4 KiB pages: huge pages and fault-around
+    assert faults["none"] == 0

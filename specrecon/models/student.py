@@ -29,13 +29,22 @@ function as the straightforward one (``kernel="reference"``, kept as the oracle 
   is about 15x faster on CPU in that layout than in NCHW (measured, see
   ``benchmarks/results/profile_parts.md``), and 1x1 convolutions become plain matrix
   products over the ``(pixels, channels)`` view;
-- layer norm over channels as one fused :func:`torch.nn.functional.layer_norm` on that
-  view;
+- the layer norm folded into the 1x1 convolution after it: the norm's gain scales the
+  weight's columns, its shift becomes a bias, and each pixel's mean and variance are two
+  products with an averaging vector, so the normalised map is never written (at 8-12
+  channels :func:`torch.nn.functional.layer_norm` alone took longer than the convolution);
+- the stride-2 downsampling (3x3 convolution + pixel unshuffle) as one stride-2 4x4
+  convolution where the 3x3 convolution has fewer than 16 outputs;
+- these two and the feed-forward's fused residual (below) at inference only: with
+  gradients the operations of the earlier fast path run, so training is unchanged;
 - MDTA without normalising ``Q`` and ``K``: the ``(c x c)`` Gram matrix of the raw
   ``Q, K`` is divided by the outer product of their norms (the same cosine
   similarities), and the attention, the value product and the output projection are
-  folded into one ``(c x c)`` matrix per image applied to ``V`` in a single product. Note that MDTA normalises and attends over all pixels of its input:
-the result for a pixel depends on the tile it is seen in.
+  folded into one ``(c x c)`` matrix per image applied to ``V`` in a single product
+  that also adds the residual (the feed-forward's projection likewise).
+
+Note that MDTA normalises and attends over all pixels of its input: the result for a pixel
+depends on the tile it is seen in.
 
 Examples
 --------
@@ -85,14 +94,67 @@ def _pointwise(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
     return _nchw(F.linear(_pixels(x), conv.weight[:, :, 0, 0], conv.bias))
 
 
-def _layer_norm(x: torch.Tensor, norm: LayerNorm2d) -> torch.Tensor:
-    """:class:`LayerNorm2d` as one fused layer norm over the channels-last view."""
-    return _nchw(F.layer_norm(_pixels(x), (x.shape[1],), norm.weight, norm.bias, norm.eps))
+def _training(x: torch.Tensor, module: nn.Module) -> bool:
+    """Whether autograd records this call (``x`` or ``module``'s parameters need gradients).
+
+    The inference-only rewrites below are skipped then: with gradients the previous
+    operations run unchanged, so training computes bit for bit what it computed before
+    them (the shipped weights retrain byte-identically) and its speed is unchanged (the
+    folded layer norm's backward made a training step 5-10 % slower, measured).
+    """
+    return torch.is_grad_enabled() and (
+        x.requires_grad or any(p.requires_grad for p in module.parameters()))
 
 
-def _dp_conv_fast(x: torch.Tensor, seq: nn.Sequential) -> torch.Tensor:
+def _norm_pointwise(x: torch.Tensor, norm: LayerNorm2d, conv: nn.Conv2d) -> torch.Tensor:
+    """``conv(norm(x))`` for a 1x1 ``conv``, with the norm's gain and shift folded into it.
+
+    ``W (g * (x - mu) * r + b) = ((x - mu) @ (W diag(g))^T) * r + W b`` per pixel, with
+    ``r = 1 / sqrt(var + eps)``: the normalised map is never written, and the per-pixel
+    mean and variance are two matrix products with a ``(C, 1)`` averaging vector. At 8-12
+    channels :func:`torch.nn.functional.layer_norm` over the channels-last view costs more
+    than the 1x1 convolution after it (``benchmarks/results/profile_parts.md``). With
+    gradients (:func:`_training`) the fused layer norm + product runs instead.
+    """
+    if _training(x, norm):
+        normed = F.layer_norm(_pixels(x), (x.shape[1],), norm.weight, norm.bias, norm.eps)
+        return _nchw(F.linear(normed, conv.weight[:, :, 0, 0], conv.bias))
+    n, c, h, w = x.shape
+    p = _pixels(x).reshape(n * h * w, c)
+    avg = p.new_full((c, 1), 1.0 / c)
+    centred = p - p @ avg
+    r = torch.rsqrt((centred * centred) @ avg + norm.eps)
+    weight = conv.weight[:, :, 0, 0]
+    shift = weight @ norm.bias
+    if conv.bias is not None:
+        shift = shift + conv.bias
+    y = torch.addcmul(shift, centred @ (weight * norm.weight).t(), r)
+    return _nchw(y.view(n, h, w, -1))
+
+
+def _dp_conv_fast(x: torch.Tensor, norm: LayerNorm2d, seq: nn.Sequential) -> torch.Tensor:
+    """``seq(norm(x))`` for a :func:`_dp_conv` on a ``channels_last`` input."""
     point, depth = seq[0], seq[1]
-    return depth(_pointwise(x, point).contiguous(memory_format=torch.channels_last))
+    return depth(_norm_pointwise(x, norm, point).contiguous(memory_format=torch.channels_last))
+
+
+def _down_fast(x: torch.Tensor, down: nn.Sequential) -> torch.Tensor:
+    """``PixelUnshuffle(2)(Conv3x3(x))`` as one stride-2 4x4 convolution (``channels_last``).
+
+    Output channel ``4 c + 2 dy + dx`` at ``(i, j)`` is the 3x3 convolution's channel ``c``
+    at ``(2 i + dy, 2 j + dx)``, i.e. the 3x3 kernel placed at offset ``(dy, dx)`` inside a
+    4x4 window that starts one pixel above-left of ``(2 i, 2 j)``. One dense convolution
+    with four times the output channels replaces a convolution with few outputs and a
+    shuffle pass (the input has even ``H, W``: padded to a multiple of 8). Used below 16
+    output channels, where it measured faster; at 24 the plain pair was faster (1 thread,
+    ``benchmarks/results/profile_parts.md``).
+    """
+    weight = down[0].weight                                    # (c_out, c_in, 3, 3)
+    if weight.shape[0] >= 16 or _training(x, down):
+        return down(x).contiguous(memory_format=torch.channels_last)
+    placed = [F.pad(weight, (dx, 1 - dx, dy, 1 - dy)) for dy in (0, 1) for dx in (0, 1)]
+    kernel = torch.stack(placed, dim=1).flatten(0, 1)          # (4 c_out, c_in, 4, 4)
+    return F.conv2d(x, kernel, stride=2, padding=1).contiguous(memory_format=torch.channels_last)
 
 
 def _dp_conv(c_in: int, c_out: int, bias: bool) -> nn.Sequential:
@@ -147,7 +209,7 @@ class MDTA(nn.Module):
         """Same function as :meth:`forward` on a ``channels_last`` input (module notes)."""
         n, c, h, w = x.shape
         d = c // self.heads
-        qkv = _pixels(_dp_conv_fast(_layer_norm(x, self.norm), self.qkv)).reshape(n, h * w, 3 * c)
+        qkv = _pixels(_dp_conv_fast(x, self.norm, self.qkv)).reshape(n, h * w, 3 * c)
         q, k, v = qkv[..., :c], qkv[..., c:2 * c], qkv[..., 2 * c:]
         eps = 1e-12  # F.normalize's default
         qn = q.pow(2).sum(1).sqrt().clamp_min(eps)                   # (n, c)
@@ -208,12 +270,22 @@ class DGDFN(nn.Module):
 
     def forward_fast(self, x: torch.Tensor) -> torch.Tensor:
         """Same function as :meth:`forward` on a ``channels_last`` input."""
-        m = _pixels(_dp_conv_fast(_layer_norm(x, self.norm), self.gates))  # (n, h, w, 2 hid)
+        m = _pixels(_dp_conv_fast(x, self.norm, self.gates))  # (n, h, w, 2 hid)
         hid = m.shape[-1] // 2
         # GELU of the whole contiguous map: on the strided channel halves it is ~7x slower
         g = F.gelu(m)
-        y = g[..., :hid] * m[..., hid:] + g[..., hid:] * m[..., :hid]
-        return _nchw(F.linear(y, self.proj.weight[:, :, 0, 0], self.proj.bias) + _pixels(x))
+        if _training(x, self):
+            y = g[..., :hid] * m[..., hid:] + g[..., hid:] * m[..., :hid]
+            return _nchw(F.linear(y, self.proj.weight[:, :, 0, 0], self.proj.bias) + _pixels(x))
+        y = torch.addcmul(g[..., :hid] * m[..., hid:], g[..., hid:], m[..., :hid])
+        n, h, w, _ = y.shape
+        c = x.shape[1]
+        weight = self.proj.weight[:, :, 0, 0]
+        # residual + projection in one product (x is channels_last: its pixel view is flat)
+        out = torch.addmm(_pixels(x).reshape(n * h * w, c), y.view(n * h * w, hid), weight.t())
+        if self.proj.bias is not None:
+            out = out + self.proj.bias
+        return _nchw(out.view(n, h, w, c))
 
 
 class TransformerBlock(nn.Module):
@@ -339,7 +411,7 @@ class HydraStudent(nn.Module):
             for block in enc:
                 h = block.forward_fast(h)
             skips.append(h)
-            h = down(h).contiguous(memory_format=cl)
+            h = _down_fast(h, down)
         for block in self.bottleneck:
             h = block.forward_fast(h)
         for i in (2, 1, 0):

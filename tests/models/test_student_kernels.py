@@ -47,3 +47,28 @@ def test_unknown_student_kernel_is_refused() -> None:
     s = HydraStudent(latent=6, dim=4, blocks=(1, 1, 1, 1), heads=(1, 1, 1, 1))
     with pytest.raises(ConfigError, match="student kernel"):
         s(torch.rand(1, 3, 8, 8), kernel="nope")
+
+
+def test_training_runs_the_plain_operations_bit_for_bit() -> None:
+    """With gradients the inference-only rewrites are skipped, so a training step computes
+    exactly what it computed before them (the shipped weights retrain byte-identically);
+    without gradients the rewrites give the same values within rounding."""
+    import torch.nn.functional as F
+
+    from specrecon.models.student import _down_fast, _nchw, _norm_pointwise, _pixels
+
+    torch.manual_seed(0)
+    s = HydraStudent(latent=6, dim=4, blocks=(1, 1, 1, 1), heads=(1, 1, 1, 1))
+    attn = s.encoder[0][0].attn
+    with torch.no_grad():
+        attn.norm.weight.add_(torch.randn(4))
+        attn.norm.bias.add_(torch.randn(4))
+    x = torch.randn(2, 4, 8, 6).contiguous(memory_format=torch.channels_last)
+    plain = _nchw(F.linear(
+        F.layer_norm(_pixels(x), (4,), attn.norm.weight, attn.norm.bias, attn.norm.eps),
+        attn.qkv[0].weight[:, :, 0, 0]))
+    assert torch.equal(_norm_pointwise(x, attn.norm, attn.qkv[0]), plain)
+    assert torch.equal(_down_fast(x, s.down[0]), s.down[0](x))
+    with torch.no_grad():
+        assert (_norm_pointwise(x, attn.norm, attn.qkv[0]) - plain).abs().max() < 1e-5
+        assert (_down_fast(x, s.down[0]) - s.down[0](x)).abs().max() < 1e-5

@@ -61,9 +61,10 @@ def interleaved(fns: dict[str, Fn], reps: int,
     depend on the order of the pair. The steady state is what a pipeline that runs one
     model over many tiles sees.
 
-    ``faults``, if given, receives each function's fewest minor page faults in a timed call:
-    memory the allocator handed back to the system and has to fault in again (glibc's
-    default trims freed heap memory above a threshold), which the thread's CPU time counts.
+    ``faults``, if given, receives each function's fewest minor page faults in a timed call,
+    counted in the calling thread (with one torch thread, where all the work runs): memory the
+    allocator handed back to the system and has to fault in again (glibc's default trims
+    freed heap memory above a threshold), which the thread's CPU time counts.
     """
     clock = _clock()
     with torch.inference_mode():
@@ -85,12 +86,14 @@ def interleaved(fns: dict[str, Fn], reps: int,
 
 
 def _minor_faults() -> int:
-    """Minor page faults of this process so far (0 where ``resource`` is unavailable)."""
+    """Minor page faults so far of the calling thread (Linux; elsewhere of the process, and 0
+    where ``resource`` is unavailable), so other threads' allocations are not counted."""
     try:
         import resource
     except ImportError:  # pragma: no cover - Windows
         return 0
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_minflt)
+    who = getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF)
+    return int(resource.getrusage(who).ru_minflt)
 
 
 def _model(name: str) -> torch.nn.Module:

@@ -99,8 +99,9 @@ def _training(x: torch.Tensor, module: nn.Module) -> bool:
 
     The inference-only rewrites below are skipped then: with gradients the previous
     operations run unchanged, so training computes bit for bit what it computed before
-    them (the shipped weights retrain byte-identically) and its speed is unchanged (the
-    folded layer norm's backward made a training step 5-10 % slower, measured).
+    them (a satellite recipe retrained from scratch after the change gave byte-identical
+    weights) and its speed is unchanged (the folded layer norm's backward made a training
+    step 5-10 % slower, measured).
     """
     return torch.is_grad_enabled() and (
         x.requires_grad or any(p.requires_grad for p in module.parameters()))

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 MODES = ("fp32-eager", "bf16-eager", "bf16-compiled", "fp32-compiled")
+
+
+def _benchmark(name: str) -> ModuleType:
+    """Import ``benchmarks/<name>.py`` (not a package) as a module."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def test_gpu_throughput_quick_writes_a_row_per_mode(tmp_path: Path) -> None:
@@ -50,8 +61,6 @@ def test_gpu_throughput_quick_writes_a_row_per_mode(tmp_path: Path) -> None:
 def test_tile_invariance_compares_the_card_grid_with_the_whole_image(tmp_path: Path) -> None:
     """A card tile as large as the scene is the whole image (0 % apart), below 128 px
     the target reads "not met", and an extra tile size gets its own row."""
-    import importlib.util
-
     import numpy as np
     import torch
 
@@ -65,11 +74,7 @@ def test_tile_invariance_compares_the_card_grid_with_the_whole_image(tmp_path: P
         training={"recipe": {"data": {"kind": "synthetic-natural"}}})
     weights = tmp_path / "tiny.safetensors"
     save_model(model, weights, card)
-    spec = importlib.util.spec_from_file_location(
-        "tile_invariance", REPO / "benchmarks" / "tile_invariance.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = _benchmark("tile_invariance")
     out = tmp_path / "tiles.md"
     mod.main(["--models", str(weights), "--size", "32", "--n", "1", "--tile-sizes", "16",
               "--out", str(out)])
@@ -87,13 +92,7 @@ def test_profile_parts_times_each_call_after_a_warm_call_of_the_same_function() 
     """The interleaved timing of profile_parts runs every function once untimed right before
     each timed call, so no function is timed right after another one (whose memory traffic
     it would pay for)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "profile_parts", REPO / "benchmarks" / "profile_parts.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = _benchmark("profile_parts")
     calls: list[str] = []
     fns = {name: (lambda name=name: calls.append(name)) for name in ("a", "b", "c")}
     times = mod.interleaved(fns, reps=4)
@@ -105,17 +104,13 @@ def test_profile_parts_times_each_call_after_a_warm_call_of_the_same_function() 
 def test_profile_parts_counts_the_page_faults_of_a_timed_call() -> None:
     """Memory freshly mapped on every call shows as minor page faults; a call that allocates
     nothing has none (its fewest over the repetitions)."""
-    import importlib.util
     import mmap
 
     import numpy as np
 
     pytest.importorskip("resource")
-    spec = importlib.util.spec_from_file_location(
-        "profile_parts", REPO / "benchmarks" / "profile_parts.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = _benchmark("profile_parts")
+
     def fresh() -> None:  # a new anonymous mapping, every page written once
         with mmap.mmap(-1, 64 * 2 ** 20) as m:
             pages = np.frombuffer(m, dtype=np.uint8)

@@ -94,8 +94,8 @@ def _pointwise(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
     return _nchw(F.linear(_pixels(x), conv.weight[:, :, 0, 0], conv.bias))
 
 
-def _training(x: torch.Tensor, module: nn.Module) -> bool:
-    """Whether autograd records this call (``x`` or ``module``'s parameters need gradients).
+def _training(x: torch.Tensor, *modules: nn.Module) -> bool:
+    """Whether autograd records this call (``x`` or the modules' parameters need gradients).
 
     The inference-only rewrites below are skipped then: with gradients the previous
     operations run unchanged, so training computes bit for bit what it computed before
@@ -103,8 +103,8 @@ def _training(x: torch.Tensor, module: nn.Module) -> bool:
     weights) and its speed is unchanged (the folded layer norm's backward made a training
     step 5-10 % slower, measured).
     """
-    return torch.is_grad_enabled() and (
-        x.requires_grad or any(p.requires_grad for p in module.parameters()))
+    return torch.is_grad_enabled() and (x.requires_grad or any(
+        p.requires_grad for m in modules for p in m.parameters()))
 
 
 def _norm_pointwise(x: torch.Tensor, norm: LayerNorm2d, conv: nn.Conv2d) -> torch.Tensor:
@@ -117,9 +117,9 @@ def _norm_pointwise(x: torch.Tensor, norm: LayerNorm2d, conv: nn.Conv2d) -> torc
     than the 1x1 convolution after it (``benchmarks/results/profile_parts.md``). With
     gradients (:func:`_training`) the fused layer norm + product runs instead.
     """
-    if _training(x, norm):
+    if _training(x, norm, conv):
         normed = F.layer_norm(_pixels(x), (x.shape[1],), norm.weight, norm.bias, norm.eps)
-        return _nchw(F.linear(normed, conv.weight[:, :, 0, 0], conv.bias))
+        return _pointwise(_nchw(normed), conv)
     n, c, h, w = x.shape
     p = _pixels(x).reshape(n * h * w, c)
     avg = p.new_full((c, 1), 1.0 / c)

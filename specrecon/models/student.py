@@ -129,7 +129,8 @@ def _norm_pointwise(x: torch.Tensor, norm: LayerNorm2d, conv: nn.Conv2d) -> torc
     shift = weight @ norm.bias
     if conv.bias is not None:
         shift = shift + conv.bias
-    y = torch.addcmul(shift, centred @ (weight * norm.weight).t(), r)
+    # scale the c_in-channel input by r, not the (wider) output: one pass fewer over it
+    y = torch.addmm(shift, centred.mul_(r), (weight * norm.weight).t())
     return _nchw(y.view(n, h, w, -1))
 
 
@@ -156,6 +157,26 @@ def _down_fast(x: torch.Tensor, down: nn.Sequential) -> torch.Tensor:
     placed = [F.pad(weight, (dx, 1 - dx, dy, 1 - dy)) for dy in (0, 1) for dx in (0, 1)]
     kernel = torch.stack(placed, dim=1).flatten(0, 1)          # (4 c_out, c_in, 4, 4)
     return F.conv2d(x, kernel, stride=2, padding=1).contiguous(memory_format=torch.channels_last)
+
+
+def _output_fast(x0: torch.Tensor, h: torch.Tensor, skip: nn.Conv2d,
+                 conv: nn.Conv2d) -> torch.Tensor:
+    """``skip(x0) + conv(h)`` (eq. 3), the 1x1 skip added in place into the 3x3 output.
+
+    Both biases go into the convolution and the skip projection is one ``addmm_`` on the
+    convolution's channels-last pixel view, so no sum is allocated. The result stays
+    ``channels_last`` (the teacher's decoder reads it as a strided ``(latent, pixels)``
+    matrix without a copy).
+    """
+    bias = conv.bias
+    if skip.bias is not None:
+        bias = skip.bias if bias is None else bias + skip.bias
+    y = F.conv2d(h, conv.weight, bias, padding=conv.padding).contiguous(
+        memory_format=torch.channels_last)
+    n, c, hh, ww = y.shape
+    _pixels(y).view(n * hh * ww, c).addmm_(
+        _pixels(x0).reshape(n * hh * ww, x0.shape[1]), skip.weight[:, :, 0, 0].t())
+    return y
 
 
 def _dp_conv(c_in: int, c_out: int, bias: bool) -> nn.Sequential:
@@ -419,5 +440,7 @@ class HydraStudent(nn.Module):
             h = self.up[i](h).contiguous(memory_format=cl) + skips[i]
             for block in self.decoder[i]:
                 h = block.forward_fast(h)
-        out = _pointwise(x0, self.skip_proj) + self.out_conv(h)
-        return crop_to(out, size).contiguous()
+        if _training(h, self.out_conv, self.skip_proj):
+            out = _pointwise(x0, self.skip_proj) + self.out_conv(h)
+            return crop_to(out, size).contiguous()
+        return crop_to(_output_fast(x0, h, self.skip_proj, self.out_conv), size).contiguous()

@@ -127,3 +127,18 @@ def test_fast_path_under_bf16_autocast_runs_in_float32() -> None:
     # the only difference is the bf16 rounding of the input code
     assert (fast - t.decode(z.bfloat16().float(), kernel="reference")).abs().max() < 1e-5
     assert (fast - ref).abs().max() < 0.05
+
+
+@pytest.mark.parametrize("pixels", [1, 63, 64, 100, 5184, 5185, 16384, 20000, 65536])
+def test_inference_chunks_split_the_pixels_evenly(pixels: int) -> None:
+    """Same number of chunks as the plain step, none above it, sizes a multiple of 64 and
+    the last chunk short of the others by less than 64 px per chunk (a 128 px tile:
+    4 x 4096, not 3 x 5184 + 832)."""
+    step = 5184
+    size = tk._balanced(step, pixels)
+    assert size % 64 == 0 and size <= step
+    chunks = -(-pixels // size)
+    assert chunks == -(-pixels // step)
+    assert pixels - (chunks - 1) * size > size - 64 * chunks or chunks == 1
+    if pixels == 16384:
+        assert size == 4096

@@ -56,7 +56,7 @@ torch.Size([1, 6, 20, 24])
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -107,6 +107,29 @@ def _training(x: torch.Tensor, *modules: nn.Module) -> bool:
         p.requires_grad for m in modules for p in m.parameters()))
 
 
+def _derived(owner: nn.Module, make: Callable[[], tuple[torch.Tensor, ...]],
+             *sources: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
+    """Tensors the inference path derives from parameters, computed once and kept on ``owner``.
+
+    Folded weights are otherwise rebuilt on every call (140 of the student's ~690
+    operations per forward). They are rebuilt whenever one of the ``sources`` (the
+    parameters they come from) is replaced or changed in place -- its storage or its
+    version counter moves, as under an optimiser step, ``load_state_dict`` or ``.to()`` --
+    so no stale copy survives training or loading weights. While autograd records (a
+    source requires gradients) nothing is cached and ``make`` runs as part of the graph.
+    """
+    if torch.is_grad_enabled() and any(p is not None and p.requires_grad for p in sources):
+        return make()  # autograd must see the derivation: nothing cached while training
+    stamp = tuple((p.data_ptr(), p._version) for p in sources if p is not None)
+    cached = owner.__dict__.get("_derived_cache")
+    if cached is not None and cached[0] == stamp:
+        return cached[1]  # type: ignore[no-any-return]
+    with torch.inference_mode(False), torch.no_grad():  # usable outside inference mode
+        value = make()
+    owner.__dict__["_derived_cache"] = (stamp, value)
+    return value
+
+
 def _norm_pointwise(x: torch.Tensor, norm: LayerNorm2d, conv: nn.Conv2d) -> torch.Tensor:
     """``conv(norm(x))`` for a 1x1 ``conv``, with the norm's gain and shift folded into it.
 
@@ -121,16 +144,20 @@ def _norm_pointwise(x: torch.Tensor, norm: LayerNorm2d, conv: nn.Conv2d) -> torc
         normed = F.layer_norm(_pixels(x), (x.shape[1],), norm.weight, norm.bias, norm.eps)
         return _pointwise(_nchw(normed), conv)
     n, c, h, w = x.shape
+
+    def fold() -> tuple[torch.Tensor, ...]:
+        weight = conv.weight[:, :, 0, 0]
+        shift = weight @ norm.bias
+        if conv.bias is not None:
+            shift = shift + conv.bias
+        return weight.new_full((c, 1), 1.0 / c), (weight * norm.weight).t(), shift
+
+    avg, scaled_t, shift = _derived(conv, fold, conv.weight, conv.bias, norm.weight, norm.bias)
     p = _pixels(x).reshape(n * h * w, c)
-    avg = p.new_full((c, 1), 1.0 / c)
     centred = p - p @ avg
     r = torch.rsqrt((centred * centred) @ avg + norm.eps)
-    weight = conv.weight[:, :, 0, 0]
-    shift = weight @ norm.bias
-    if conv.bias is not None:
-        shift = shift + conv.bias
     # scale the c_in-channel input by r, not the (wider) output: one pass fewer over it
-    y = torch.addmm(shift, centred.mul_(r), (weight * norm.weight).t())
+    y = torch.addmm(shift, centred.mul_(r), scaled_t)
     return _nchw(y.view(n, h, w, -1))
 
 
@@ -154,8 +181,12 @@ def _down_fast(x: torch.Tensor, down: nn.Sequential) -> torch.Tensor:
     weight = down[0].weight                                    # (c_out, c_in, 3, 3)
     if weight.shape[0] >= 16 or _training(x, down):
         return down(x).contiguous(memory_format=torch.channels_last)
-    placed = [F.pad(weight, (dx, 1 - dx, dy, 1 - dy)) for dy in (0, 1) for dx in (0, 1)]
-    kernel = torch.stack(placed, dim=1).flatten(0, 1)          # (4 c_out, c_in, 4, 4)
+
+    def place() -> tuple[torch.Tensor, ...]:
+        placed = [F.pad(weight, (dx, 1 - dx, dy, 1 - dy)) for dy in (0, 1) for dx in (0, 1)]
+        return (torch.stack(placed, dim=1).flatten(0, 1),)     # (4 c_out, c_in, 4, 4)
+
+    kernel, = _derived(down[0], place, weight)
     return F.conv2d(x, kernel, stride=2, padding=1).contiguous(memory_format=torch.channels_last)
 
 
@@ -168,14 +199,17 @@ def _output_fast(x0: torch.Tensor, h: torch.Tensor, skip: nn.Conv2d,
     ``channels_last`` (the teacher's decoder reads it as a strided ``(latent, pixels)``
     matrix without a copy).
     """
-    bias = conv.bias
-    if skip.bias is not None:
-        bias = skip.bias if bias is None else bias + skip.bias
+    def fold() -> tuple[torch.Tensor, ...]:
+        bias = conv.bias if conv.bias is not None else conv.weight.new_zeros(conv.out_channels)
+        if skip.bias is not None:
+            bias = bias + skip.bias
+        return bias, skip.weight[:, :, 0, 0].t()
+
+    bias, skip_t = _derived(conv, fold, conv.weight, conv.bias, skip.weight, skip.bias)
     y = F.conv2d(h, conv.weight, bias, padding=conv.padding).contiguous(
         memory_format=torch.channels_last)
     n, c, hh, ww = y.shape
-    _pixels(y).view(n * hh * ww, c).addmm_(
-        _pixels(x0).reshape(n * hh * ww, x0.shape[1]), skip.weight[:, :, 0, 0].t())
+    _pixels(y).view(n * hh * ww, c).addmm_(_pixels(x0).reshape(n * hh * ww, x0.shape[1]), skip_t)
     return y
 
 
@@ -247,7 +281,9 @@ class MDTA(nn.Module):
         attn = torch.softmax(gram / scale * self.temperature, dim=-1)  # (n, heads, d, d)
         # out[p, hd+i] = sum_j attn[h, i, j] v[p, hd+j]; then proj: y = out @ Wp^T
         blocks = torch.stack([torch.block_diag(*a.unbind(0)) for a in attn])  # (n, c, c)
-        mix = blocks.transpose(1, 2) @ self.proj.weight[:, :, 0, 0].t()
+        proj_t, = _derived(self.proj, lambda: (self.proj.weight[:, :, 0, 0].t(),),
+                           self.proj.weight)
+        mix = blocks.transpose(1, 2) @ proj_t
         y = torch.baddbmm(x.permute(0, 2, 3, 1).reshape(n, h * w, c), v, mix)
         if self.proj.bias is not None:
             y = y + self.proj.bias
@@ -302,9 +338,10 @@ class DGDFN(nn.Module):
         y = torch.addcmul(g[..., :hid] * m[..., hid:], g[..., hid:], m[..., :hid])
         n, h, w, _ = y.shape
         c = x.shape[1]
-        weight = self.proj.weight[:, :, 0, 0]
+        proj_t, = _derived(self.proj, lambda: (self.proj.weight[:, :, 0, 0].t(),),
+                           self.proj.weight)
         # residual + projection in one product (x is channels_last: its pixel view is flat)
-        out = torch.addmm(_pixels(x).reshape(n * h * w, c), y.view(n * h * w, hid), weight.t())
+        out = torch.addmm(_pixels(x).reshape(n * h * w, c), y.view(n * h * w, hid), proj_t)
         if self.proj.bias is not None:
             out = out + self.proj.bias
         return _nchw(out.view(n, h, w, c))

@@ -72,3 +72,30 @@ def test_training_runs_the_plain_operations_bit_for_bit() -> None:
     with torch.no_grad():
         assert (_norm_pointwise(x, attn.norm, attn.qkv[0]) - plain).abs().max() < 1e-5
         assert (_down_fast(x, s.down[0]) - s.down[0](x)).abs().max() < 1e-5
+
+
+def test_fast_path_follows_weight_changes() -> None:
+    """The folded weights the inference path keeps are rebuilt after the parameters change
+    in place (an optimiser step, ``load_state_dict``) or move: never a stale copy."""
+    torch.manual_seed(3)
+    s = HydraStudent(latent=6, dim=12, blocks=(1, 1, 1, 1), heads=(1, 2, 2, 4),
+                     expansion=1.0)
+    x = torch.rand(1, 3, 16, 16)
+    with torch.inference_mode():
+        before = s(x)
+    other = HydraStudent(latent=6, dim=12, blocks=(1, 1, 1, 1), heads=(1, 2, 2, 4),
+                         expansion=1.0)
+    s.load_state_dict(other.state_dict())
+    with torch.inference_mode():
+        after = s(x)
+        assert (after - before).abs().max() > 1e-3
+        assert (after - other(x, kernel="reference")).abs().max() < 1e-5
+    opt = torch.optim.SGD(s.parameters(), lr=0.1)
+    s(x).square().mean().backward()  # training: gradients reach every parameter
+    assert all(p.grad is not None for p in s.parameters())
+    opt.step()
+    with torch.no_grad():
+        assert (s(x) - s(x, kernel="reference")).abs().max() < 1e-5
+    s.double()
+    with torch.no_grad():
+        assert (s(x.double()) - s(x.double(), kernel="reference")).abs().max() < 1e-9

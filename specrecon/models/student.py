@@ -261,8 +261,12 @@ class MDTA(nn.Module):
         out = (attn @ v).reshape(n, c, h, w)
         return self.proj(out) + x
 
-    def forward_fast(self, x: torch.Tensor) -> torch.Tensor:
-        """Same function as :meth:`forward` on a ``channels_last`` input (module notes)."""
+    def forward_fast(self, x: torch.Tensor, inplace: bool = False) -> torch.Tensor:
+        """Same function as :meth:`forward` on a ``channels_last`` input (module notes).
+
+        ``inplace=True`` lets inference write the result over ``x`` (the residual sum
+        then needs no copy of ``x``); ignored while autograd records.
+        """
         n, c, h, w = x.shape
         d = c // self.heads
         qkv = _pixels(_dp_conv_fast(x, self.norm, self.qkv)).reshape(n, h * w, 3 * c)
@@ -284,7 +288,9 @@ class MDTA(nn.Module):
         proj_t, = _derived(self.proj, lambda: (self.proj.weight[:, :, 0, 0].t(),),
                            self.proj.weight)
         mix = blocks.transpose(1, 2) @ proj_t
-        y = torch.baddbmm(x.permute(0, 2, 3, 1).reshape(n, h * w, c), v, mix)
+        residual = _pixels(x).reshape(n, h * w, c)
+        y = residual.baddbmm_(v, mix) if inplace and not _training(x, self) else \
+            torch.baddbmm(residual, v, mix)
         if self.proj.bias is not None:
             y = y + self.proj.bias
         return _nchw(y.view(n, h, w, c))
@@ -326,8 +332,9 @@ class DGDFN(nn.Module):
         y = F.gelu(m1) * m2 + F.gelu(m2) * m1
         return self.proj(y) + x
 
-    def forward_fast(self, x: torch.Tensor) -> torch.Tensor:
-        """Same function as :meth:`forward` on a ``channels_last`` input."""
+    def forward_fast(self, x: torch.Tensor, inplace: bool = False) -> torch.Tensor:
+        """Same function as :meth:`forward` on a ``channels_last`` input (``inplace`` as in
+        :meth:`MDTA.forward_fast`)."""
         m = _pixels(_dp_conv_fast(x, self.norm, self.gates))  # (n, h, w, 2 hid)
         hid = m.shape[-1] // 2
         # GELU of the whole contiguous map: on the strided channel halves it is ~7x slower
@@ -341,7 +348,9 @@ class DGDFN(nn.Module):
         proj_t, = _derived(self.proj, lambda: (self.proj.weight[:, :, 0, 0].t(),),
                            self.proj.weight)
         # residual + projection in one product (x is channels_last: its pixel view is flat)
-        out = torch.addmm(_pixels(x).reshape(n * h * w, c), y.view(n * h * w, hid), proj_t)
+        residual = _pixels(x).reshape(n * h * w, c)
+        out = residual.addmm_(y.view(n * h * w, hid), proj_t) if inplace else \
+            torch.addmm(residual, y.view(n * h * w, hid), proj_t)
         if self.proj.bias is not None:
             out = out + self.proj.bias
         return _nchw(out.view(n, h, w, c))
@@ -364,9 +373,13 @@ class TransformerBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.ffn(self.attn(x))
 
-    def forward_fast(self, x: torch.Tensor) -> torch.Tensor:
-        """:meth:`forward` through the blocks' fast paths (``channels_last`` input)."""
-        return self.ffn.forward_fast(self.attn.forward_fast(x))
+    def forward_fast(self, x: torch.Tensor, inplace: bool = False) -> torch.Tensor:
+        """:meth:`forward` through the blocks' fast paths (``channels_last`` input).
+
+        ``inplace=True``: inference may overwrite ``x`` (:meth:`MDTA.forward_fast`); the
+        feed-forward always writes over the attention's output, which nothing else holds.
+        """
+        return self.ffn.forward_fast(self.attn.forward_fast(x, inplace), inplace=True)
 
 
 def _stack(dim: int, n: int, heads: int, expansion: float, bias: bool) -> nn.Sequential:
@@ -467,16 +480,16 @@ class HydraStudent(nn.Module):
         skips = []
         h = x0
         for enc, down in zip(self.encoder, self.down):
-            for block in enc:
-                h = block.forward_fast(h)
+            for block in enc:  # every block input but x0 (needed at the end) is expendable
+                h = block.forward_fast(h, inplace=h is not x0)
             skips.append(h)
             h = _down_fast(h, down)
         for block in self.bottleneck:
-            h = block.forward_fast(h)
+            h = block.forward_fast(h, inplace=True)
         for i in (2, 1, 0):
             h = self.up[i](h).contiguous(memory_format=cl) + skips[i]
             for block in self.decoder[i]:
-                h = block.forward_fast(h)
+                h = block.forward_fast(h, inplace=True)
         if _training(h, self.out_conv, self.skip_proj):
             out = _pointwise(x0, self.skip_proj) + self.out_conv(h)
             return crop_to(out, size).contiguous()

@@ -425,9 +425,12 @@ class HydraStudent(nn.Module):
         dec = tuple(decoder_blocks) if decoder_blocks is not None else blocks[2::-1]
         dims = [dim * 2 ** i for i in range(self.levels)]
         if len(blocks) != 4 or len(heads) != 4 or len(dec) != 3 or any(
-                d % h for d, h in zip(dims, heads)) or min(blocks) < 1 or min(heads) < 1:
+                d % h for d, h in zip(dims, heads)) or min(blocks) < 1 or min(heads) < 1 \
+                or dim < 2 or dim % 2:
             raise ConfigError(format_message(
-                "4 blocks, 4 heads (heads[l] dividing dim * 2**l) and 3 decoder_blocks",
+                "an even dim (each downsampling halves the channels before a pixel "
+                "unshuffle), 4 blocks, 4 heads (heads[l] dividing dim * 2**l) and 3 "
+                "decoder_blocks",
                 f"dim={dim}, blocks={blocks}, heads={heads}, decoder_blocks={dec}",
                 "fix the student configuration"))
         self.in_channels = in_channels

@@ -99,3 +99,11 @@ def test_fast_path_follows_weight_changes() -> None:
     s.double()
     with torch.no_grad():
         assert (s(x.double()) - s(x.double(), kernel="reference")).abs().max() < 1e-9
+
+
+@pytest.mark.parametrize("dim", [1, 11])
+def test_odd_student_width_is_refused_clearly(dim: int) -> None:
+    """An odd width cannot be halved before the pixel unshuffle: refused at construction
+    with what to change, not a matrix-shape error deep inside the first forward pass."""
+    with pytest.raises(ConfigError, match="even dim"):
+        HydraStudent(latent=6, dim=dim, blocks=(1, 1, 1, 1), heads=(1, 1, 1, 1))

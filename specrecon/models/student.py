@@ -272,8 +272,13 @@ class MDTA(nn.Module):
         qkv = _pixels(_dp_conv_fast(x, self.norm, self.qkv)).reshape(n, h * w, 3 * c)
         q, k, v = qkv[..., :c], qkv[..., c:2 * c], qkv[..., 2 * c:]
         eps = 1e-12  # F.normalize's default
-        qn = q.pow(2).sum(1).sqrt().clamp_min(eps)                   # (n, c)
-        kn = k.pow(2).sum(1).sqrt().clamp_min(eps)
+        if _training(x, self):
+            qn = q.pow(2).sum(1).sqrt().clamp_min(eps)               # (n, c)
+            kn = k.pow(2).sum(1).sqrt().clamp_min(eps)
+        else:  # both norms in one pass over the (q, k) columns
+            qk = qkv[..., :2 * c]
+            norms = (qk * qk).sum(1).sqrt_().clamp_min_(eps)
+            qn, kn = norms[:, :c], norms[:, c:]
         gram = q.transpose(1, 2) @ k                                  # (n, c, c)
         if self.heads > 1:  # keep the per-head diagonal blocks
             gram = torch.diagonal(gram.view(n, self.heads, d, self.heads, d), dim1=1, dim2=3)
@@ -284,7 +289,10 @@ class MDTA(nn.Module):
             scale = qn.view(n, 1, d, 1) * kn.view(n, 1, 1, d)
         attn = torch.softmax(gram / scale * self.temperature, dim=-1)  # (n, heads, d, d)
         # out[p, hd+i] = sum_j attn[h, i, j] v[p, hd+j]; then proj: y = out @ Wp^T
-        blocks = torch.stack([torch.block_diag(*a.unbind(0)) for a in attn])  # (n, c, c)
+        if self.heads == 1:
+            blocks = attn.view(n, c, c)
+        else:
+            blocks = torch.stack([torch.block_diag(*a.unbind(0)) for a in attn])  # (n, c, c)
         proj_t, = _derived(self.proj, lambda: (self.proj.weight[:, :, 0, 0].t(),),
                            self.proj.weight)
         mix = blocks.transpose(1, 2) @ proj_t

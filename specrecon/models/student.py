@@ -35,8 +35,12 @@ function as the straightforward one (``kernel="reference"``, kept as the oracle 
   channels :func:`torch.nn.functional.layer_norm` alone took longer than the convolution);
 - the stride-2 downsampling (3x3 convolution + pixel unshuffle) as one stride-2 4x4
   convolution where the 3x3 convolution has fewer than 16 outputs;
-- these two and the feed-forward's fused residual (below) at inference only: with
-  gradients the operations of the earlier fast path run, so training is unchanged;
+- the 1x1 skip of the output (eq. 3) added in place into the 3x3 convolution's result, and
+  each block's residual added in place over an input nothing else holds;
+- the folded weights kept between calls (:func:`_derived`; rebuilt when a parameter changes),
+  and both attention norms taken in one pass;
+- these and the feed-forward's fused residual (below) at inference only: with gradients
+  the operations of the earlier fast path run, so training is unchanged;
 - MDTA without normalising ``Q`` and ``K``: the ``(c x c)`` Gram matrix of the raw
   ``Q, K`` is divided by the outer product of their norms (the same cosine
   similarities), and the attention, the value product and the output projection are

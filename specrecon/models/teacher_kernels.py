@@ -30,7 +30,9 @@ Nearest x2 upsampling fused into the next convolution (polyphase)
 
 Pixel chunks
     Work is done on chunks of pixels sized so that the widest activation stays around
-    a few MiB (cache-resident): ``teacher.fast_chunk_elements`` floats.
+    a few MiB (cache-resident): ``teacher.fast_chunk_elements`` floats. The inference
+    decoder splits an image's pixels into equal chunks of that size or less
+    (:func:`_balanced`), so no short last chunk pays a chunk's fixed cost.
 
 Everything is plain differentiable PyTorch (training uses these kernels too). The
 straightforward Conv1d implementation stays in :class:`~specrecon.models.teacher.HydraTeacher`

@@ -30,6 +30,7 @@ CASES = [
     (37, 5, (3, 5), 5, True),
     (33, 3, (4, 4, 4), 1, False),
     (2, 1, (2,), 3, True),
+    (31, 6, (65,), 3, True),    # head on 65 channels: oneDNN conv, its bias not folded
 ]
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "pad_to_multiple",
     "crop_to",
     "check_rgb",
+    "autocast_enabled",
     "LayerNorm2d",
     "SqueezeExcitation1d",
     "make_activation",
@@ -134,6 +135,26 @@ def crop_to(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     torch.Size([1, 2, 5, 6])
     """
     return x[..., : size[0], : size[1]]
+
+
+def autocast_enabled(x: torch.Tensor) -> bool:
+    """Whether autocast is on for ``x``'s device type (works across torch >= 2.2).
+
+    Examples
+    --------
+    >>> autocast_enabled(torch.zeros(1))
+    False
+    >>> with torch.autocast("cpu", dtype=torch.bfloat16):
+    ...     autocast_enabled(torch.zeros(1))
+    True
+    """
+    kind = x.device.type
+    try:
+        return bool(torch.is_autocast_enabled(kind))
+    except TypeError:  # torch < 2.4: no device-type argument
+        if kind == "cpu":
+            return bool(torch.is_autocast_cpu_enabled())
+        return bool(torch.is_autocast_enabled()) if kind == "cuda" else False
 
 
 def check_rgb(rgb: torch.Tensor, *, channels: int = 3) -> None:

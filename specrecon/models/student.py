@@ -60,6 +60,7 @@ torch.Size([1, 6, 20, 24])
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 
 import torch
@@ -70,6 +71,7 @@ from specrecon.errors import ConfigError, format_message
 from specrecon.models.layers import (
     KERNELS,
     LayerNorm2d,
+    autocast_enabled,
     check_kernel,
     check_rgb,
     crop_to,
@@ -124,13 +126,20 @@ def _derived(owner: nn.Module, make: Callable[[], tuple[torch.Tensor, ...]],
     """
     if torch.is_grad_enabled() and any(p is not None and p.requires_grad for p in sources):
         return make()  # autograd must see the derivation: nothing cached while training
-    stamp = tuple((p.data_ptr(), p._version) for p in sources if p is not None)
+    stamp = tuple((p.data_ptr(), p._version, p.dtype) for p in sources if p is not None)
     cached = owner.__dict__.get("_derived_cache")
     if cached is not None and cached[0] == stamp:
         return cached[1]  # type: ignore[no-any-return]
-    with torch.inference_mode(False), torch.no_grad():  # usable outside inference mode
+    first = next(p for p in sources if p is not None)
+    # in the parameters' own dtype even under autocast, usable outside inference mode
+    no_autocast = (torch.autocast(first.device.type, enabled=False) if autocast_enabled(first)
+                   else contextlib.nullcontext())
+    with torch.inference_mode(False), torch.no_grad(), no_autocast:
         value = make()
-    owner.__dict__["_derived_cache"] = (stamp, value)
+        # the sources' storage stays referenced while cached, so no new parameter storage
+        # (after `.to()` and back, say) can reuse an address in the stamp
+        keep = tuple(p.detach() for p in sources if p is not None)
+    owner.__dict__["_derived_cache"] = (stamp, value, keep)
     return value
 
 
@@ -301,7 +310,9 @@ class MDTA(nn.Module):
                            self.proj.weight)
         mix = blocks.transpose(1, 2) @ proj_t
         residual = _pixels(x).reshape(n, h * w, c)
-        y = residual.baddbmm_(v, mix) if inplace and not _training(x, self) else \
+        # in place only where the product keeps the residual's dtype (not under autocast)
+        same = residual.dtype == v.dtype == mix.dtype
+        y = residual.baddbmm_(v, mix) if inplace and same and not _training(x, self) else \
             torch.baddbmm(residual, v, mix)
         if self.proj.bias is not None:
             y = y + self.proj.bias
@@ -361,7 +372,8 @@ class DGDFN(nn.Module):
                            self.proj.weight)
         # residual + projection in one product (x is channels_last: its pixel view is flat)
         residual = _pixels(x).reshape(n * h * w, c)
-        out = residual.addmm_(y.view(n * h * w, hid), proj_t) if inplace else \
+        same = residual.dtype == y.dtype == proj_t.dtype  # not under autocast
+        out = residual.addmm_(y.view(n * h * w, hid), proj_t) if inplace and same else \
             torch.addmm(residual, y.view(n * h * w, hid), proj_t)
         if self.proj.bias is not None:
             out = out + self.proj.bias
@@ -505,7 +517,8 @@ class HydraStudent(nn.Module):
             h = self.up[i](h).contiguous(memory_format=cl) + skips[i]
             for block in self.decoder[i]:
                 h = block.forward_fast(h, inplace=True)
-        if _training(h, self.out_conv, self.skip_proj):
+        # under autocast the products come back in lower precision: no in-place sum
+        if autocast_enabled(x) or _training(h, self.out_conv, self.skip_proj):
             out = _pointwise(x0, self.skip_proj) + self.out_conv(h)
             return crop_to(out, size).contiguous()
         return crop_to(_output_fast(x0, h, self.skip_proj, self.out_conv), size).contiguous()

@@ -62,6 +62,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from specrecon.models.layers import autocast_enabled
+
 if TYPE_CHECKING:  # pragma: no cover
     from specrecon.models.teacher import HydraTeacher
 
@@ -75,26 +77,6 @@ __all__ = [
     "encode",
     "decode",
 ]
-
-
-def autocast_enabled(x: torch.Tensor) -> bool:
-    """Whether autocast is on for ``x``'s device type (works across torch >= 2.2).
-
-    Examples
-    --------
-    >>> autocast_enabled(torch.zeros(1))
-    False
-    >>> with torch.autocast("cpu", dtype=torch.bfloat16):
-    ...     autocast_enabled(torch.zeros(1))
-    True
-    """
-    kind = x.device.type
-    try:
-        return bool(torch.is_autocast_enabled(kind))
-    except TypeError:  # torch < 2.4: no device-type argument
-        if kind == "cpu":
-            return bool(torch.is_autocast_cpu_enabled())
-        return bool(torch.is_autocast_enabled()) if kind == "cuda" else False
 
 
 #: Convolutions with ``C_in x C_out`` at most this run as shifted matrix products

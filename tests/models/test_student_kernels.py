@@ -107,3 +107,26 @@ def test_odd_student_width_is_refused_clearly(dim: int) -> None:
     with what to change, not a matrix-shape error deep inside the first forward pass."""
     with pytest.raises(ConfigError, match="even dim"):
         HydraStudent(latent=6, dim=dim, blocks=(1, 1, 1, 1), heads=(1, 1, 1, 1))
+
+
+def test_fast_path_under_bf16_autocast_then_float32() -> None:
+    """Under CPU bf16 autocast the fast path runs (no in-place sum across dtypes) and stays
+    close to the reference; what it keeps is in the parameters' dtype, so float32 inference
+    afterwards is exact again; a bf16 round trip of the weights leaves nothing stale."""
+    torch.manual_seed(5)
+    s = HydraStudent(latent=6, dim=12, blocks=(1, 1, 1, 1), heads=(1, 2, 2, 4),
+                     expansion=1.0)
+    x = torch.rand(1, 3, 16, 16)
+    with torch.inference_mode():
+        ref = s(x, kernel="reference")
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            low = s(x)
+        assert low.dtype == torch.bfloat16
+        assert (low.float() - ref).abs().max() < 0.1 * ref.abs().max()
+        assert (s(x) - ref).abs().max() < 1e-5
+    s.to(torch.bfloat16)
+    with torch.inference_mode():
+        s(x.bfloat16())
+    s.to(torch.float32)
+    with torch.inference_mode():
+        assert (s(x) - s(x, kernel="reference")).abs().max() < 1e-5

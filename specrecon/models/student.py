@@ -208,9 +208,9 @@ def _output_fast(x0: torch.Tensor, h: torch.Tensor, skip: nn.Conv2d,
     """``skip(x0) + conv(h)`` (eq. 3), the 1x1 skip added in place into the 3x3 output.
 
     Both biases go into the convolution and the skip projection is one ``addmm_`` on the
-    convolution's channels-last pixel view, so no sum is allocated. The result stays
-    ``channels_last`` (the teacher's decoder reads it as a strided ``(latent, pixels)``
-    matrix without a copy).
+    convolution's channels-last pixel view, so no sum is allocated. Returns the
+    ``channels_last`` result (inference only; not under autocast, whose products come back
+    in another dtype).
     """
     def fold() -> tuple[torch.Tensor, ...]:
         bias = conv.bias if conv.bias is not None else conv.weight.new_zeros(conv.out_channels)

@@ -265,7 +265,7 @@ def _register_defaults() -> None:
     hydra["hydra-fast-202"] = dataclasses.replace(hydra["hydra-lite-202"],
                                                   teacher_channels=(1, 2, 2))
     # A wider student (eighth session of 2026-11-30): width 12 with an FFN expansion of 1
-    # doubles the parameters. At 31 bands it keeps the speed target (1.29-1.31x MST++-small)
+    # doubles the parameters. At 31 bands it keeps the speed target (1.29-1.33x MST++-small)
     # and is shipped; at 202 bands it runs at 1.46-1.50x MST++-small without page faults,
     # not reliably at the 1.5x target, and is not (benchmarks/results/retrain_candidates.md,
     # "Wider students"; profile_parts.md, "Run to run").

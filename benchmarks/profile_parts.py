@@ -18,6 +18,7 @@ with more threads it is wall time. Input ``1 x 3 x --size x --size``, float32,
 Usage
 -----
     python benchmarks/profile_parts.py --threads 1 2 --out benchmarks/results/profile_parts.md
+    python benchmarks/profile_parts.py --threads 1 --ratios-only --reps 21   # ratios only
 
 Examples
 --------
@@ -195,6 +196,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--wide", action="store_true",
                         help="also time the width-follows-bands MST++ (slow)")
+    parser.add_argument("--ratios-only", action="store_true",
+                        help="only the forward-speed table (seconds instead of minutes: for "
+                             "repeated runs, e.g. old and new code alternating)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     names = args.models or _default_models()
@@ -218,7 +222,7 @@ def main(argv: list[str] | None = None) -> None:
                          f"{r['mst_ms']:.1f} | {r['speed']:.2f}x | "
                          f"{r['hydra_faults']} / {r['mst_faults']} |")
         lines.append("")
-        for name in names:
+        for name in [] if args.ratios_only else names:
             parts = part_times(name, size=args.size, reps=args.reps)
             lines += [f"### {name}", "", "| part | fast ms | reference ms | speed-up |",
                       "|---|---|---|---|"]

@@ -122,3 +122,16 @@ def test_profile_parts_counts_the_page_faults_of_a_timed_call() -> None:
     mod.interleaved(fns, reps=3, faults=faults)
     assert faults["fresh"] > 10  # fewer than 4 KiB pages: huge pages and fault-around
     assert faults["none"] == 0
+
+
+def test_profile_parts_ratios_only_writes_just_the_speed_table(tmp_path: Path) -> None:
+    """``--ratios-only`` (the repeated old-vs-new runs of the records) times the forward pair
+    and writes its row, without the per-part tables."""
+    mod = _benchmark("profile_parts")
+    out = tmp_path / "ratios.md"
+    mod.main(["--threads", "1", "--models", "hydra-tiny-31", "--size", "16", "--reps", "1",
+              "--ratios-only", "--out", str(out)])
+    text = out.read_text()
+    rows = [ln for ln in text.splitlines() if ln.startswith("| hydra-tiny-31 |")]
+    assert len(rows) == 1 and rows[0].split("|")[6].strip().endswith("x")
+    assert "### hydra-tiny-31" not in text and "| student |" not in text

@@ -143,6 +143,12 @@ def _derived(owner: nn.Module, make: Callable[[], tuple[torch.Tensor, ...]],
     return value
 
 
+def _pointwise_t(conv: nn.Conv2d) -> torch.Tensor:
+    """A 1x1 convolution's ``(C_in, C_out)`` matrix, kept between calls (:func:`_derived`)."""
+    weight_t, = _derived(conv, lambda: (conv.weight[:, :, 0, 0].t(),), conv.weight)
+    return weight_t
+
+
 def _norm_pointwise(x: torch.Tensor, norm: LayerNorm2d, conv: nn.Conv2d) -> torch.Tensor:
     """``conv(norm(x))`` for a 1x1 ``conv``, with the norm's gain and shift folded into it.
 
@@ -306,8 +312,7 @@ class MDTA(nn.Module):
             blocks = attn.view(n, c, c)
         else:
             blocks = torch.stack([torch.block_diag(*a.unbind(0)) for a in attn])  # (n, c, c)
-        proj_t, = _derived(self.proj, lambda: (self.proj.weight[:, :, 0, 0].t(),),
-                           self.proj.weight)
+        proj_t = _pointwise_t(self.proj)
         mix = blocks.transpose(1, 2) @ proj_t
         residual = _pixels(x).reshape(n, h * w, c)
         # in place only where the product keeps the residual's dtype (not under autocast)
@@ -368,8 +373,7 @@ class DGDFN(nn.Module):
         y = torch.addcmul(g[..., :hid] * m[..., hid:], g[..., hid:], m[..., :hid])
         n, h, w, _ = y.shape
         c = x.shape[1]
-        proj_t, = _derived(self.proj, lambda: (self.proj.weight[:, :, 0, 0].t(),),
-                           self.proj.weight)
+        proj_t = _pointwise_t(self.proj)
         # residual + projection in one product (x is channels_last: its pixel view is flat)
         residual = _pixels(x).reshape(n * h * w, c)
         same = residual.dtype == y.dtype == proj_t.dtype  # not under autocast

@@ -506,14 +506,14 @@ def _decode_inference(t: HydraTeacher, z: torch.Tensor, out: torch.Tensor,
     head = convs[-1]
     assert head is not None
     # the shortcut's weights per output phase, with the head's bias as the last column
-    fold = t.linear_shortcut and head.bias is not None and head.shifted
+    head_bias = head.bias if t.linear_shortcut and head.shifted else None
+    fold = head_bias is not None
     half: list[torch.Tensor] | None = None
     if t.linear_shortcut:
         w_half = 0.5 * t.dec_linear.weight
         rows_w = [w_half[r::2] for r in range(2)] if head.up else [w_half]
-        half = [torch.cat([w, (head.bias[r] if fold and head.bias is not None
-                               else w.new_zeros(())).expand(w.shape[0], 1)], dim=1)
-                for r, w in enumerate(rows_w)]
+        half = [torch.cat([w, (w.new_zeros(()) if head_bias is None else head_bias[r]).expand(
+            w.shape[0], 1)], dim=1) for r, w in enumerate(rows_w)]
     for start in range(0, z.shape[-1], step):
         pixels = min(step, z.shape[-1] - start)
         zc = codes[:, :pixels]

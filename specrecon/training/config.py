@@ -102,6 +102,11 @@ class StageConfig:
         the HYDRA student pools over the whole tile). Empty (default): every
         step uses ``patch_size``. ``patch_size`` stays the tile size written into
         the model card.
+    ema_decay : float or None
+        Keep an exponential moving average of the stage's trained parameters with
+        this decay (e.g. 0.999) and end the stage with the averaged weights
+        (:class:`~specrecon.training.averaging.WeightAverage`); ``None`` (default):
+        the last step's weights.
 
     Examples
     --------
@@ -124,6 +129,7 @@ class StageConfig:
     huber_delta: float = 0.1
     mrae_eps: float = 1e-3
     patch_sizes: list[int] = field(default_factory=list)
+    ema_decay: float | None = None
 
     def validate(self, where: str) -> None:
         """Check value ranges; raise :class:`ConfigError` naming ``where``."""
@@ -144,6 +150,11 @@ class StageConfig:
             raise ConfigError(format_message(f"{where}.patch_sizes as positive integers",
                                              repr(self.patch_sizes),
                                              f"set e.g. {where}.patch_sizes: [64, 128, 192]"))
+        if self.ema_decay is not None and (isinstance(self.ema_decay, bool)
+                                           or not 0.0 < self.ema_decay < 1.0):
+            raise ConfigError(format_message(f"{where}.ema_decay in (0, 1) or null",
+                                             repr(self.ema_decay),
+                                             f"set e.g. {where}.ema_decay: 0.999"))
         if len(self.betas) != 2:
             raise ConfigError(format_message(f"two {where}.betas", repr(self.betas),
                                              "pass e.g. [0.9, 0.999]"))

@@ -37,6 +37,7 @@ from torch import nn
 
 from specrecon.device import autocast
 from specrecon.errors import ConfigError, format_message
+from specrecon.training.averaging import WeightAverage
 from specrecon.training.checkpoint import (
     FORMAT,
     load_checkpoint,
@@ -416,8 +417,11 @@ class Run:
         start = 0
         elapsed = 0.0
         carried_loss, n_loss = 0.0, 0
+        average = WeightAverage(spec.params, cfg.ema_decay) if cfg.ema_decay else None
         if self.partial is not None and self.partial.get("stage") == spec.name:
             opt.load_state_dict(self.partial["optimizer"])
+            if average is not None:
+                average.load_state_dict(self.partial["average"])
             set_rng_state(self.partial["rng"])
             start = int(self.partial["step"])
             elapsed = float(self.partial.get("elapsed", 0.0))
@@ -452,6 +456,8 @@ class Run:
                 if cfg.grad_clip:
                     torch.nn.utils.clip_grad_norm_(spec.params, cfg.grad_clip)
                 opt.step()
+                if average is not None:
+                    average.update(spec.params)
                 run_loss += loss.detach().float()
                 n_loss += 1
                 done = step + 1
@@ -480,7 +486,9 @@ class Run:
                     self.save(partial={"stage": spec.name, "step": done,
                                        "optimizer": opt.state_dict(), "rng": rng_state(),
                                        "loss_sum": float(run_loss), "loss_n": n_loss,
-                                       "elapsed": elapsed + time.perf_counter() - t0})
+                                       "elapsed": elapsed + time.perf_counter() - t0,
+                                       "average": (None if average is None
+                                                   else average.state_dict())})
                 if self.callback is not None:
                     for rec in recs or [{"kind": "step", "stage": spec.name, "step": done,
                                          "global_step": offset + done}]:
@@ -490,6 +498,8 @@ class Run:
                 bar.close()
             for p, flag in frozen_flags:
                 p.requires_grad_(flag)
+        if average is not None:   # the stage hands on its averaged weights
+            average.copy_to(spec.params)
         self._validate(spec, cfg.steps, offset)
         self.elapsed[spec.name] = round(elapsed + time.perf_counter() - t0, 3)
         self.steps[spec.name] = cfg.steps

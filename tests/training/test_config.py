@@ -56,6 +56,8 @@ def test_unknown_key_in_file(tmp_path) -> None:
     ({"data": {"brightness_range": [1.3, 0.7]}}, "brightness_range"),
     ({"tile_overlap": "wide"}, "tile_overlap"),
     ({"tile_size": 32, "tile_overlap": 32}, r"tile_overlap as an integer in \[0, 32\)"),
+    ({"refine": {"ema_decay": 1.0}}, r"refine.ema_decay in \(0, 1\)"),
+    ({"student": {"ema_decay": 0.0}}, r"student.ema_decay in \(0, 1\)"),
 ])
 def test_invalid_values(raw, match) -> None:
     with pytest.raises(ConfigError, match=match):

@@ -1,0 +1,113 @@
+"""Averaged weights (``ema_decay``): the update rule, a stage ending on the average, resume."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from specrecon.errors import ConfigError
+from specrecon.models import create_model
+from specrecon.training import TrainConfig, train_hydra
+from specrecon.training.averaging import WeightAverage
+
+
+def test_update_rule_matches_a_written_out_average() -> None:
+    torch.manual_seed(0)
+    p = torch.nn.Parameter(torch.randn(5))
+    avg = WeightAverage([p], decay=0.9)
+    expected = p.detach().clone()
+    for n in range(1, 100):
+        with torch.no_grad():
+            p.add_(torch.randn(5))
+        avg.update([p])
+        d = min(0.9, (1 + n) / (10 + n))
+        expected = d * expected + (1 - d) * p.detach()
+    target = torch.empty(5)
+    avg.copy_to([target])
+    torch.testing.assert_close(target, expected)
+    assert avg.current_decay() == 0.9       # the warm-up reached the configured decay
+
+
+def test_invalid_decay_and_foreign_state_are_refused() -> None:
+    p = torch.nn.Parameter(torch.zeros(3))
+    with pytest.raises(ConfigError, match=r"decay in \(0, 1\)"):
+        WeightAverage([p], decay=1.0)
+    other = WeightAverage([torch.nn.Parameter(torch.zeros(4))], decay=0.5)
+    with pytest.raises(ConfigError, match="same parameters"):
+        WeightAverage([p], decay=0.5).load_state_dict(other.state_dict())
+
+
+def _cfg(ema: float | None) -> TrainConfig:
+    return TrainConfig.from_dict({
+        "model": "hydra-tiny-31", "progress": False, "device": "cpu", "seed": 3,
+        "log_every": 1, "eval_every": 0, "checkpoint_every": 2,
+        "data": {"patches_per_item": 2},
+        "teacher": {"steps": 3, "patch_size": 8, "batch_size": 3},
+        "student": {"steps": 3, "patch_size": 16, "batch_size": 3},
+        "refine": {"steps": 6, "patch_size": 16, "batch_size": 3, "ema_decay": ema}})
+
+
+def test_refine_stage_ends_on_the_average_of_its_steps(scenes) -> None:
+    """Every step's live weights are read in the callback and averaged by hand."""
+    torch.manual_seed(0)
+    model = create_model("hydra-tiny-31")
+    names = [n for n, _ in model.named_parameters()]
+    expected: dict[str, torch.Tensor] = {}
+    count = 0
+
+    def follow(rec: dict) -> None:
+        nonlocal count
+        if rec["stage"] != "refine" or rec["kind"] != "train":
+            return
+        live = dict(model.named_parameters())
+        if not expected:   # the average starts from the weights the stage began with
+            for n in names:
+                expected[n] = start[n]
+        count += 1
+        d = min(0.8, (1 + count) / (10 + count))
+        for n in names:
+            expected[n] = d * expected[n] + (1 - d) * live[n].detach().clone()
+
+    start: dict[str, torch.Tensor] = {}
+
+    def snapshot(rec: dict) -> None:
+        if rec["stage"] == "student" and rec["kind"] == "train" and rec["step"] == 3:
+            start.update({n: p.detach().clone() for n, p in model.named_parameters()})
+        follow(rec)
+
+    result = train_hydra(model, scenes, None, _cfg(0.8), callback=snapshot)
+    assert count == 6
+    final = dict(result.model.named_parameters())
+    moved = 0
+    for n in names:
+        torch.testing.assert_close(final[n].detach(), expected[n], rtol=1e-5, atol=1e-6)
+        moved += int(not torch.equal(final[n].detach(), start[n]))
+    assert moved > 0   # the refinement trained something, and the average shows it
+
+    torch.manual_seed(0)
+    plain = train_hydra(create_model("hydra-tiny-31"), scenes, None, _cfg(None))
+    assert any(not torch.equal(a, b) for a, b in
+               zip(plain.model.parameters(), result.model.parameters()))
+
+
+def test_resume_inside_an_averaged_stage_reproduces_the_run(tmp_path, scenes) -> None:
+    class Stop(Exception):
+        pass
+
+    def stop(rec: dict) -> None:
+        if rec["stage"] == "refine" and rec["kind"] == "train" and rec["step"] == 3:
+            raise Stop
+
+    torch.manual_seed(0)
+    ref = train_hydra(create_model("hydra-tiny-31"), scenes, None, _cfg(0.8),
+                      out_dir=tmp_path / "ref")
+    torch.manual_seed(0)
+    with pytest.raises(Stop):
+        train_hydra(create_model("hydra-tiny-31"), scenes, None, _cfg(0.8),
+                    out_dir=tmp_path / "cut", callback=stop)
+    torch.manual_seed(99)
+    resumed = train_hydra(create_model("hydra-tiny-31"), scenes, None, _cfg(0.8),
+                          out_dir=tmp_path / "cut", resume=True)
+    a, b = ref.model.state_dict(), resumed.model.state_dict()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k

@@ -58,6 +58,8 @@ STAGE_ALIASES: dict[str, str] = {"stage1": "teacher", "stage2": "student", "stag
 LOSSES: tuple[str, ...] = ("huber", "mae", "mse", "mrae")
 SCHEDULERS: tuple[str, ...] = ("cosine", "constant")
 OPTIMIZERS: tuple[str, ...] = ("adam", "adamw")
+#: what the student stage's loss compares: the teacher's latent, or the decoded spectra
+TARGETS: tuple[str, ...] = ("latent", "spectrum")
 DATA_KINDS: tuple[str, ...] = ("synthetic-natural", "synthetic-satellite", "arad1k", "hyspecnet")
 
 
@@ -130,12 +132,18 @@ class StageConfig:
     mrae_eps: float = 1e-3
     patch_sizes: list[int] = field(default_factory=list)
     ema_decay: float | None = None
+    target: str = "latent"
 
     def validate(self, where: str) -> None:
         """Check value ranges; raise :class:`ConfigError` naming ``where``."""
         _choice(self.loss, LOSSES, f"{where}.loss")
         _choice(self.scheduler, SCHEDULERS, f"{where}.scheduler")
         _choice(self.optimizer, OPTIMIZERS, f"{where}.optimizer")
+        _choice(self.target, TARGETS, f"{where}.target")
+        if self.target != "latent" and where != "student":
+            raise ConfigError(format_message(f"{where}.target 'latent' (only the student stage "
+                                             "has a choice)", repr(self.target),
+                                             f"remove {where}.target"))
         for name in ("steps", "warmup_steps"):
             if getattr(self, name) < 0:
                 raise ConfigError(format_message(f"{where}.{name} >= 0", repr(getattr(self, name)),

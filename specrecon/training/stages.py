@@ -262,6 +262,8 @@ def _student_spec(model: nn.Module, data: Any, val: Any, config: TrainConfig) ->
 
     def loss(batch: Any) -> torch.Tensor:
         rgb, cube = batch
+        if cfg.target == "spectrum":   # through the frozen decoder, in the metric's space
+            return lossf(teacher.decode(model.forward_latent(rgb)).float(), cube.float())
         with torch.no_grad(), torch.autocast(cube.device.type, enabled=False):
             target = teacher.encode(cube.float())
         return lossf(model.forward_latent(rgb).float(), target)

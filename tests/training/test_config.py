@@ -58,6 +58,8 @@ def test_unknown_key_in_file(tmp_path) -> None:
     ({"tile_size": 32, "tile_overlap": 32}, r"tile_overlap as an integer in \[0, 32\)"),
     ({"refine": {"ema_decay": 1.0}}, r"refine.ema_decay in \(0, 1\)"),
     ({"student": {"ema_decay": 0.0}}, r"student.ema_decay in \(0, 1\)"),
+    ({"student": {"target": "cube"}}, "student.target"),
+    ({"refine": {"target": "spectrum"}}, "only the student stage"),
 ])
 def test_invalid_values(raw, match) -> None:
     with pytest.raises(ConfigError, match=match):

@@ -62,16 +62,37 @@ def test_baseline_loss_drops(scenes, val_scenes) -> None:
     assert result.best["baseline"]["mrae"] == pytest.approx(result.metrics["mrae"])
 
 
-def test_student_stage_leaves_teacher_untouched(scenes) -> None:
+@pytest.mark.parametrize("target", ["latent", "spectrum"])
+def test_student_stage_leaves_teacher_untouched(scenes, target) -> None:
     model = create_model("hydra-tiny-31")
     teacher0, student0 = _snapshot(model.teacher), _snapshot(model.student)
     train_student(model, scenes, _cfg(student={"steps": 6, "lr": 1e-2, "batch_size": 2,
-                                               "patch_size": 16}))
+                                               "patch_size": 16, "target": target}))
     for k, v in model.teacher.state_dict().items():
         assert torch.equal(v, teacher0[k]), k
     changed = [k for k, v in model.student.state_dict().items() if not torch.equal(v, student0[k])]
     assert changed
     assert all(p.requires_grad for p in model.parameters())  # freezing is undone afterwards
+
+
+@pytest.mark.parametrize("target", ["latent", "spectrum"])
+def test_student_loss_compares_in_the_chosen_space(scenes, target) -> None:
+    from specrecon.training.stages import _student_spec
+
+    torch.manual_seed(0)
+    model = create_model("hydra-tiny-31")
+    cfg = _cfg(student={"target": target, "loss": "mrae", "mrae_eps": 0.01})
+    spec = _student_spec(model, scenes, None, cfg)
+    rgb, cube = torch.rand(2, 3, 16, 16), torch.rand(2, 31, 16, 16)
+    with torch.no_grad():
+        truth = cube if target == "spectrum" else model.teacher.encode(cube)
+        pred = model.forward_latent(rgb)
+        if target == "spectrum":
+            pred = model.teacher.decode(pred)
+        expected = ((pred - truth).abs() / (truth.abs() + 0.01)).mean()
+    got = spec.loss((rgb, cube))
+    assert got.requires_grad
+    torch.testing.assert_close(got.detach(), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_refine_freezes_encoder_and_trains_decoder(scenes) -> None:

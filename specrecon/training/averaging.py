@@ -2,9 +2,11 @@
 
 A stage with ``ema_decay`` set keeps a running average of the parameters it trains,
 updated after every optimizer step, and hands the average to the next stage instead of
-the last step's weights. Small batches (the satellite refinement trains on one patch per
-step) make the last step's weights noisy; the average smooths that noise without any
-cost at inference.
+the last step's weights, at no cost at inference. It matters where the last steps still
+move the weights (a constant or high final learning rate, small noisy batches); the shipped
+recipes' cosine schedules end at a learning rate of 1e-6, and on the satellite recipe an
+average over the refinement's last ~1000 steps changed nothing measurable
+(``benchmarks/results/retrain_candidates.md``).
 
 Examples
 --------

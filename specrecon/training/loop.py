@@ -421,7 +421,14 @@ class Run:
         if self.partial is not None and self.partial.get("stage") == spec.name:
             opt.load_state_dict(self.partial["optimizer"])
             if average is not None:
-                average.load_state_dict(self.partial["average"])
+                state = self.partial.get("average")
+                if state is None:
+                    raise ConfigError(format_message(
+                        f"a checkpoint written with {spec.name}.ema_decay set",
+                        "a partial stage without averaged weights",
+                        f"resume with the config that wrote the checkpoint (no "
+                        f"{spec.name}.ema_decay), or start the stage anew"))
+                average.load_state_dict(state)
             set_rng_state(self.partial["rng"])
             start = int(self.partial["step"])
             elapsed = float(self.partial.get("elapsed", 0.0))

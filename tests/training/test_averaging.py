@@ -111,3 +111,19 @@ def test_resume_inside_an_averaged_stage_reproduces_the_run(tmp_path, scenes) ->
     a, b = ref.model.state_dict(), resumed.model.state_dict()
     for k in a:
         assert torch.equal(a[k], b[k]), k
+
+
+def test_resume_with_averaging_switched_on_midway_is_refused(tmp_path, scenes) -> None:
+    class Stop(Exception):
+        pass
+
+    def stop(rec: dict) -> None:
+        if rec["stage"] == "refine" and rec["kind"] == "train" and rec["step"] == 3:
+            raise Stop
+
+    with pytest.raises(Stop):
+        train_hydra(create_model("hydra-tiny-31"), scenes, None, _cfg(None),
+                    out_dir=tmp_path, callback=stop)
+    with pytest.raises(ConfigError, match="ema_decay"):
+        train_hydra(create_model("hydra-tiny-31"), scenes, None, _cfg(0.8),
+                    out_dir=tmp_path, resume=True)

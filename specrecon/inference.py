@@ -701,8 +701,8 @@ def reconstruct(da: xr.DataArray | np.ndarray, model: Any = "default", *,
         change that makes it re-render exactly to its input RGB through the card's input
         sensor (:mod:`specrecon.physical`), before clipping. Default (None): **on wherever
         it runs pixel by pixel**, so the cube stays chunk-invariant -- satellite models
-        (reflectance input; shipped satellite HYDRA, real held-out MRAE-eps 0.197 ->
-        0.186) and camera models whose card holds a calibrated exposure (shipped natural
+        (reflectance input; shipped satellite HYDRA, real held-out MRAE-eps 0.196 ->
+        0.184) and camera models whose card holds a calibrated exposure (shipped natural
         HYDRA, aligned MRAE 0.1295 -> 0.1205); off for other camera models, for which
         ``True`` fits the exposure per output chunk (the result then depends slightly on
         the chunking). The rule is :func:`specrecon.physical.resolve_physical`; needs a

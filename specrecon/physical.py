@@ -521,8 +521,8 @@ def resolve_physical(requested: bool | None, card: Any) -> bool:
     pixel** (:func:`pixelwise`), so the cube still does not depend on the chunking:
 
     * satellite models (band reflectance input: nothing to fit). On the shipped
-      satellite HYDRA it lowered MRAE-eps on the real held-out spectra from 0.197 to
-      0.186 and on the synthetic validation scenes from 0.161 to 0.152;
+      satellite HYDRA it lowers MRAE-eps on the real held-out spectra from 0.196 to
+      0.184 and on the synthetic validation scenes from 0.155 to 0.147;
     * camera models whose card holds a calibrated exposure (:func:`fit_exposure`,
       fitted on their validation scenes at export): real natural aligned MRAE of the
       shipped HYDRA 0.1295 -> 0.1205.

@@ -90,14 +90,17 @@ def test_refine_stage_ends_on_the_average_of_its_steps(scenes) -> None:
                zip(plain.model.parameters(), result.model.parameters()))
 
 
+class Stop(Exception):
+    pass
+
+
+def stop(rec: dict) -> None:
+    """Interrupt a run after the third step of its refinement."""
+    if rec["stage"] == "refine" and rec["kind"] == "train" and rec["step"] == 3:
+        raise Stop
+
+
 def test_resume_inside_an_averaged_stage_reproduces_the_run(tmp_path, scenes) -> None:
-    class Stop(Exception):
-        pass
-
-    def stop(rec: dict) -> None:
-        if rec["stage"] == "refine" and rec["kind"] == "train" and rec["step"] == 3:
-            raise Stop
-
     torch.manual_seed(0)
     ref = train_hydra(create_model("hydra-tiny-31"), scenes, None, _cfg(0.8),
                       out_dir=tmp_path / "ref")
@@ -114,13 +117,6 @@ def test_resume_inside_an_averaged_stage_reproduces_the_run(tmp_path, scenes) ->
 
 
 def test_resume_with_averaging_switched_on_midway_is_refused(tmp_path, scenes) -> None:
-    class Stop(Exception):
-        pass
-
-    def stop(rec: dict) -> None:
-        if rec["stage"] == "refine" and rec["kind"] == "train" and rec["step"] == 3:
-            raise Stop
-
     with pytest.raises(Stop):
         train_hydra(create_model("hydra-tiny-31"), scenes, None, _cfg(None),
                     out_dir=tmp_path, callback=stop)

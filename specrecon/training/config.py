@@ -109,6 +109,12 @@ class StageConfig:
         this decay (e.g. 0.999) and end the stage with the averaged weights
         (:class:`~specrecon.training.averaging.WeightAverage`); ``None`` (default):
         the last step's weights.
+    target : {"latent", "spectrum"}
+        Student stage only: ``"latent"`` (default, the paper's stage 2) compares the
+        student's output with the frozen teacher's encoding of the cube;
+        ``"spectrum"`` decodes the student's output with the frozen teacher decoder
+        and compares the spectra with the cube (measured worse on the satellite
+        recipe after the refinement: ``benchmarks/results/retrain_candidates.md``).
 
     Examples
     --------

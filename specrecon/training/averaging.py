@@ -86,11 +86,14 @@ class WeightAverage:
 
     def state_dict(self) -> dict[str, Any]:
         """Picklable state for a checkpoint (tensors on the CPU)."""
-        return {"decay": self.decay, "updates": self.updates,
+        return {"updates": self.updates,
                 "shadow": [s.detach().cpu().clone() for s in self.shadow]}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`state_dict` output (onto the device of the current average)."""
+        """Restore :meth:`state_dict` output (onto the device of the current average).
+
+        The decay is not part of the state: it is the configuration's (``ema_decay``).
+        """
         shadow = list(state["shadow"])
         if len(shadow) != len(self.shadow) or any(
                 a.shape != b.shape for a, b in zip(shadow, self.shadow, strict=True)):
@@ -98,7 +101,6 @@ class WeightAverage:
                 "an averaged-weights state of the same parameters",
                 f"{len(shadow)} tensors of other shapes",
                 "resume with the config that wrote the checkpoint"))
-        self.decay = float(state["decay"])
         self.updates = int(state["updates"])
         self.shadow = [t.to(device=s.device, dtype=torch.float32)
                        for t, s in zip(shadow, self.shadow, strict=True)]

@@ -52,30 +52,25 @@ def test_refine_stage_ends_on_the_average_of_its_steps(scenes) -> None:
     torch.manual_seed(0)
     model = create_model("hydra-tiny-31")
     names = [n for n, _ in model.named_parameters()]
-    expected: dict[str, torch.Tensor] = {}
+    start: dict[str, torch.Tensor] = {}      # the weights the refinement begins with
+    expected: dict[str, torch.Tensor] = {}   # their average, updated step by step
     count = 0
 
     def follow(rec: dict) -> None:
         nonlocal count
-        if rec["stage"] != "refine" or rec["kind"] != "train":
+        if rec["kind"] != "train":
             return
-        live = dict(model.named_parameters())
-        if not expected:   # the average starts from the weights the stage began with
+        live = {n: p.detach().clone() for n, p in model.named_parameters()}
+        if rec["stage"] == "student" and rec["step"] == 3:   # the student stage's last step
+            start.update(live)
+            expected.update(live)
+        elif rec["stage"] == "refine":
+            count += 1
+            d = min(0.8, (1 + count) / (10 + count))
             for n in names:
-                expected[n] = start[n]
-        count += 1
-        d = min(0.8, (1 + count) / (10 + count))
-        for n in names:
-            expected[n] = d * expected[n] + (1 - d) * live[n].detach().clone()
+                expected[n] = d * expected[n] + (1 - d) * live[n]
 
-    start: dict[str, torch.Tensor] = {}
-
-    def snapshot(rec: dict) -> None:
-        if rec["stage"] == "student" and rec["kind"] == "train" and rec["step"] == 3:
-            start.update({n: p.detach().clone() for n, p in model.named_parameters()})
-        follow(rec)
-
-    result = train_hydra(model, scenes, None, _cfg(0.8), callback=snapshot)
+    result = train_hydra(model, scenes, None, _cfg(0.8), callback=follow)
     assert count == 6
     final = dict(result.model.named_parameters())
     moved = 0

@@ -703,7 +703,7 @@ def reconstruct(da: xr.DataArray | np.ndarray, model: Any = "default", *,
         it runs pixel by pixel**, so the cube stays chunk-invariant -- satellite models
         (reflectance input; shipped satellite HYDRA, real held-out MRAE-eps 0.196 ->
         0.184) and camera models whose card holds a calibrated exposure (shipped natural
-        HYDRA, aligned MRAE 0.1295 -> 0.1205); off for other camera models, for which
+        HYDRA, aligned MRAE 0.1295 -> 0.1201); off for other camera models, for which
         ``True`` fits the exposure per output chunk (the result then depends slightly on
         the chunking). The rule is :func:`specrecon.physical.resolve_physical`; needs a
         model card; recorded in ``attrs["physical_consistency"]``.

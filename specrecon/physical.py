@@ -343,8 +343,8 @@ def fit_exposure(rgbs: Any, preds: Any, matrix: Any) -> float:
     scenes (at export, :func:`specrecon.training.export.run_config`) and stored in its card
     (``metrics["physical_exposure"]``), it makes the correction pixel by pixel, hence
     independent of the chunking: on ``real-natural`` the shipped HYDRA's aligned MRAE
-    went 0.1295 -> 0.1205 with it, against 0.1215 with an exposure fitted over the whole
-    set and 0.1260 fitted per pixel (``benchmarks/results/physical_default.md``).
+    went 0.1295 -> 0.1201 with it, against 0.1208 with an exposure fitted over the whole
+    set and 0.1273 fitted per pixel (``benchmarks/results/physical_default.md``).
 
     Parameters
     ----------
@@ -525,7 +525,7 @@ def resolve_physical(requested: bool | None, card: Any) -> bool:
       0.184 and on the synthetic validation scenes from 0.155 to 0.147;
     * camera models whose card holds a calibrated exposure (:func:`fit_exposure`,
       fitted on their validation scenes at export): real natural aligned MRAE of the
-      shipped HYDRA 0.1295 -> 0.1205.
+      shipped HYDRA 0.1295 -> 0.1201.
 
     Camera models without that calibration need their exposure fitted over a block of
     pixels, i.e. per output chunk, which makes the cube depend slightly on the

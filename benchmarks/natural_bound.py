@@ -18,7 +18,7 @@ renders it (D65, the shipped natural card's camera and rendering):
 Aligned MRAE as in ``real_validation.md`` (one MRAE-optimal scale for the whole set);
 ``physical`` applies the shipped natural card's physical-consistency correction.
 
-Run (about 15 minutes on one core)::
+Run (10-15 minutes on a free core; the recorded run shared its core with two trainings)::
 
     OMP_NUM_THREADS=1 python benchmarks/natural_bound.py --out benchmarks/results/natural_bound.md
 """

@@ -49,7 +49,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -374,13 +374,18 @@ def _mosaic_predict(model: Any, rgb: np.ndarray, *, patch: int, seed: int,
     return means[:, where].T
 
 
-def _two_fold(rgb: np.ndarray, truth: np.ndarray, seed: int) -> Any:
-    """A predictor that answers each held-out row with the root-poly fitted on the other half."""
+def _two_fold(rgb: np.ndarray, truth: np.ndarray, seed: int,
+              make: Callable[[], Any] | None = None) -> Any:
+    """A predictor that answers each held-out row with a fit on the other half.
+
+    ``make`` builds an unfitted baseline (default: a degree-3 root-polynomial).
+    """
     from specrecon.validation.baselines import RootPolynomial
 
     half = np.random.default_rng(np.random.SeedSequence([int(seed), 0x2F01])).random(
         rgb.shape[0]) < 0.5
-    fits = [RootPolynomial(3).fit(rgb[~h], truth[~h]) for h in (half, ~half)]
+    build = make or (lambda: RootPolynomial(3))
+    fits = [build().fit(rgb[~h], truth[~h]) for h in (half, ~half)]
 
     def predict(x: np.ndarray) -> np.ndarray:
         out = fits[1].predict(x)

@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from specrecon.models import load_model
-    from specrecon.physical import consistency_correct, input_rendering
+    from specrecon.physical import input_rendering
     from specrecon.validation import protocol
     from specrecon.validation.baselines import PixelMLP, RootPolynomial
     from specrecon.validation.data import load_heldout
@@ -72,8 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         return float(protocol.score(pred, rendered)["overall"]["mrae_aligned"])
 
     def physical(pred: np.ndarray) -> np.ndarray:
-        return consistency_correct(pred[:, :, None, None], rendered.rgb[:, :, None, None],
-                                   rendering.matrix, fit=rendering.fit)[:, :, 0, 0]
+        return protocol.correct_table(pred, rendered.rgb, rendering)
 
     runs: list[tuple[str, str, Callable[[], np.ndarray]]] = [
         ("root-poly-3", "training library",

@@ -374,6 +374,20 @@ def _mosaic_predict(model: Any, rgb: np.ndarray, *, patch: int, seed: int,
     return means[:, where].T
 
 
+def correct_table(pred: np.ndarray, rgb: np.ndarray, rendering: Any) -> np.ndarray:
+    """Physical-consistency correction of a table of spectra against their RGB.
+
+    ``pred`` is ``(n, bands)`` and ``rgb`` ``(n, 3)``; ``rendering`` is an
+    :func:`~specrecon.physical.input_rendering` (or ``pixel_rendering``) whose ``fit``
+    is fitted over the whole table.
+    """
+    from specrecon.physical import consistency_correct
+
+    out: np.ndarray = consistency_correct(pred[:, :, None, None], rgb[:, :, None, None],
+                                          rendering.matrix, fit=rendering.fit)[:, :, 0, 0]
+    return out
+
+
 def _two_fold(rgb: np.ndarray, truth: np.ndarray, seed: int,
               make: Callable[[], Any] | None = None) -> Any:
     """A predictor that answers each held-out row with a fit on the other half.
@@ -479,7 +493,7 @@ def evaluate_real(models: Any, name: str, *, illuminant: str = "D65", n: int | N
         res = evaluate_real(["hydra-natural-31", "mstpp-natural-31"], "real-natural", n=800)
         {r["method"]: r["overall"]["mrae_aligned"] for r in res["rows"] if not r["physical"]}
     """
-    from specrecon.physical import consistency_correct, input_rendering, pixel_rendering
+    from specrecon.physical import input_rendering, pixel_rendering
     from specrecon.validation.baselines import MeanSpectrum, PixelMLP, RootPolynomial
     from specrecon.validation.data import load_heldout
 
@@ -531,10 +545,6 @@ def evaluate_real(models: Any, name: str, *, illuminant: str = "D65", n: int | N
 
     lo, hi = (tuple(card.value_range) if getattr(card, "value_range", None) else (0.0, 1.0))
 
-    def correct(p: np.ndarray, rgb: np.ndarray, rend: Any) -> np.ndarray:
-        return consistency_correct(p[:, :, None, None], rgb[:, :, None, None], rend.matrix,
-                                   fit=rend.fit)[:, :, 0, 0]
-
     def changes(m_1: float, scaled: dict[str, np.ndarray]) -> dict[str, float]:
         out = {}
         for f, p_f in scaled.items():
@@ -551,10 +561,10 @@ def evaluate_real(models: Any, name: str, *, illuminant: str = "D65", n: int | N
         rows.append({"method": label, "kind": kind, "physical": False, **base,
                      "brightness": changes(base["overall"]["mrae_aligned"], preds)})
         if physical:
-            fixed = correct(pred, rendered.rgb, rend)
+            fixed = correct_table(pred, rendered.rgb, rend)
             res = score(fixed, rendered)
             res["overall_clipped"] = score(np.clip(fixed, lo, hi), rendered)["overall"]
-            fixed_f = {f: correct(preds[f], inputs[f], rend) for f in preds}
+            fixed_f = {f: correct_table(preds[f], inputs[f], rend) for f in preds}
             rows.append({"method": label, "kind": kind, "physical": True, **res,
                          "brightness": changes(res["overall"]["mrae_aligned"], fixed_f),
                          "correction": rend.description})
